@@ -1,0 +1,86 @@
+"""Declarations a derivation is checked under: symbols, indices, families, samples.
+
+A Context is what the front ends (YAML, LaTeX) build from the declarations they
+read, and what the checker and the numeric models consult.  It is plain data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+# Assumption words accepted in declarations, mapped to SymPy assumptions.  The
+# numeric models read `kind` to draw values of the right sort.
+ASSUMPTIONS = {
+    "real": dict(real=True),
+    "positive": dict(positive=True),
+    "nonnegative": dict(nonnegative=True),
+    "integer": dict(integer=True),
+    "positive integer": dict(integer=True, positive=True),
+    "probability": dict(positive=True),  # in (0, 1)
+    "binary": dict(nonnegative=True, integer=True),  # 0 or 1
+}
+
+
+@dataclass
+class Context:
+    symbols: dict[str, sp.Symbol] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    # vector name -> (IndexedBase, dimension expression)
+    vectors: dict[str, tuple] = field(default_factory=dict)
+    # index name -> (Symbol, lower, upper)
+    indices: dict[str, tuple] = field(default_factory=dict)
+    # abstract density (Density term) -> family term (Normal, Bernoulli, Product of them)
+    families: dict = field(default_factory=dict)
+    # random variable symbol -> density term it is drawn from (eps ~ N(0, 1))
+    randoms: dict = field(default_factory=dict)
+    # reparameterizations / definitions: symbol -> expression
+    lets: dict = field(default_factory=dict)
+    # sample base name -> (sample index symbol, variable, density): z_l ~ q(z) iid
+    samples: dict = field(default_factory=dict)
+    # opaque functions: name -> tuple of variables they depend on (x_hat depends on z)
+    functions: dict[str, tuple] = field(default_factory=dict)
+    # names that are densities when called: p(x|z), q(z)
+    density_names: set[str] = field(default_factory=lambda: {"p", "q", "P", "Q", "r", "pi"})
+
+    def symbol(self, name: str) -> sp.Symbol:
+        if name not in self.symbols:
+            self.symbols[name] = sp.Symbol(name, real=True)
+            self.kinds.setdefault(name, "real")
+        return self.symbols[name]
+
+    def declare(self, name: str, kind: str = "real") -> sp.Symbol:
+        if kind not in ASSUMPTIONS:
+            raise ValueError(f"unknown assumption {kind!r} for {name} (known: {', '.join(ASSUMPTIONS)})")
+        sym = sp.Symbol(name, **{"real": True, **ASSUMPTIONS[kind]})
+        self.symbols[name] = sym
+        self.kinds[name] = kind
+        return sym
+
+    def vector(self, name: str, dim) -> sp.IndexedBase:
+        kind = self.kinds.get(name, "real")
+        base = sp.IndexedBase(name, **{"real": True, **ASSUMPTIONS.get(kind, {})})
+        self.vectors[name] = (base, dim)
+        return base
+
+    def index(self, name: str, lower, upper) -> sp.Symbol:
+        sym = sp.Symbol(name, integer=True)
+        self.indices[name] = (sym, lower, upper)
+        return sym
+
+    def is_vector(self, name: str) -> bool:
+        return name in self.vectors
+
+    def dimension(self, name: str):
+        return self.vectors[name][1] if name in self.vectors else 1
+
+    def family_of(self, density):
+        """The declared family of an abstract density, matched by name and arguments."""
+        return self.families.get(density)
+
+    def copy(self) -> "Context":
+        return Context(
+            dict(self.symbols), dict(self.kinds), dict(self.vectors), dict(self.indices),
+            dict(self.families), dict(self.randoms), dict(self.lets), dict(self.samples),
+            dict(self.functions), set(self.density_names),
+        )
