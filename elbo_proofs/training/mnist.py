@@ -86,7 +86,8 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise MNISTError(f"{name}: truncated, shape {shape} needs {expected} bytes of data, found {found}")
     if found > expected:
         raise MNISTError(f"{name}: {found - expected} unexpected bytes after the data of shape {shape}")
-    return np.frombuffer(data, dtype=_IDX_TYPES[dtype_code], offset=header_len).reshape(shape)
+    # A copy: frombuffer views of bytes are read-only, and torch warns on those.
+    return np.frombuffer(data, dtype=_IDX_TYPES[dtype_code], offset=header_len).reshape(shape).copy()
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:

@@ -1,0 +1,151 @@
+"""`train` and `evaluate` subcommands for the main command line.
+
+`register(subparsers)` adds both; their handlers return an exit code. torch
+is imported only inside the handlers, so registering costs nothing for
+`check`. Bad input (data, derivation, checkpoint) is one line on stderr and
+exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .config import DEFAULTS
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_train(subparsers) -> argparse.ArgumentParser:
+    d = DEFAULTS
+    p = subparsers.add_parser("train", help="train a VAE on MNIST with the loss compiled from a proved ELBO",
+                              description="Compile the last expression of a proved derivation to a torch loss "
+                                          "and train a VAE on MNIST.")
+    p.add_argument("--derivation", default=d["derivation"], help="derivation YAML whose last step is the ELBO (default %(default)s)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d["device"])
+    p.add_argument("--epochs", type=_positive, default=d["epochs"])
+    p.add_argument("--batch-size", type=_positive, default=d["batch_size"])
+    p.add_argument("--hidden", type=_positive, default=d["hidden"], help="hidden units (default %(default)s)")
+    p.add_argument("--latent", type=_positive, default=d["latent"], help="latent dimensions (default %(default)s)")
+    p.add_argument("--lr", type=float, default=d["lr"], help="Adam learning rate (default %(default)s)")
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--data-dir", default=d["data_dir"], help="folder with the MNIST IDX files (default ~/.cache/elbo-proofs/mnist)")
+    p.add_argument("--split", type=_positive, default=d["split"],
+                   help="with only the t10k files: train on the first N images, evaluate on the rest (default %(default)s)")
+    p.add_argument("--out", default=d["out"], help="output folder (default %(default)s)")
+    p.add_argument("--binarize", choices=("dynamic", "static"), default=d["binarize"],
+                   help="dynamic: a fresh Bernoulli sample of each image every epoch; static: one fixed sample")
+    p.add_argument("--mc-samples", type=_positive, default=d["mc_samples"], help="reparameterized samples per image in the loss")
+    p.add_argument("--eval-mc-samples", type=_positive, default=d["eval_mc_samples"], help="samples per image for the reported ELBO")
+    p.add_argument("--iw-samples", type=int, default=d["iw_samples"],
+                   help="importance samples for log p(x) (default 1000 on GPU, 200 on CPU)")
+    p.add_argument("--compile", choices=("auto", "on", "off"), default=d["compile"], help="torch.compile the loss (auto: on CUDA)")
+    p.add_argument("--precision", choices=("auto", "fp32", "tf32", "bf16"), default=d["precision"],
+                   help="matmul precision (auto: tf32 on CUDA, fp32 on CPU)")
+    p.add_argument("--names", default=d["names"],
+                   help="the ELBO's vectors for data, Bernoulli mean, encoder mean, encoder std (default %(default)s)")
+    p.add_argument("--threads", type=int, default=d["threads"], help="CPU threads (default: torch's choice)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_train)
+    return p
+
+
+def _add_evaluate(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("evaluate", help="report the ELBO and log p(x) of a checkpoint written by train")
+    p.add_argument("checkpoint")
+    p.add_argument("--data-dir", default=None, help="MNIST folder (default: the one used for training)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--iw-samples", type=int, default=0, help="importance samples (default: as in training)")
+    p.add_argument("--out", default=None, help="also write sample and reconstruction PNGs here")
+    p.set_defaults(func=run_evaluate)
+    return p
+
+
+def register(subparsers) -> None:
+    """Add `train` and `evaluate` to an argparse subparsers object."""
+    _add_train(subparsers)
+    _add_evaluate(subparsers)
+
+
+add_train_commands = register
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _torch_missing() -> str | None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return "train/evaluate need torch: pip install 'elbo-proofs[train]' (or torch==<version> for your machine)"
+    return None
+
+
+def _known_errors():
+    from .codegen import CodegenError
+    from .derivation import TrainingInputError
+    from .mnist import MNISTError
+
+    return (TrainingInputError, MNISTError, CodegenError)
+
+
+def run_train(args) -> int:
+    missing = _torch_missing()
+    if missing:
+        return _fail(missing)
+    from .derivation import load_proved_elbo
+    from .loop import TrainConfig, train
+
+    cfg = TrainConfig(
+        derivation=args.derivation, data_dir=args.data_dir, out=args.out, device=args.device,
+        epochs=args.epochs, batch_size=args.batch_size, hidden=args.hidden, latent=args.latent,
+        lr=args.lr, seed=args.seed, binarize=args.binarize, mc_samples=args.mc_samples, split=args.split,
+        iw_samples=args.iw_samples, eval_mc_samples=args.eval_mc_samples, compile=args.compile,
+        precision=args.precision, names=args.names, progress=not args.no_progress, threads=args.threads,
+    )
+    try:
+        expr = load_proved_elbo(cfg.derivation)
+        train(cfg, expr)
+    except _known_errors() as exc:
+        return _fail(str(exc))
+    except OSError as exc:  # unwritable --out and the like
+        return _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+    return 0
+
+
+def run_evaluate(args) -> int:
+    missing = _torch_missing()
+    if missing:
+        return _fail(missing)
+    from .evaluate import evaluate
+
+    try:
+        evaluate(args.checkpoint, data_dir=args.data_dir, device=args.device, iw_samples=args.iw_samples, out=args.out)
+    except _known_errors() as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+    return 0
+
+
+def main(argv=None) -> int:
+    """Stand-alone entry (`python -m elbo_proofs.training.commands train ...`)."""
+    parser = argparse.ArgumentParser(prog="elbo-proofs")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

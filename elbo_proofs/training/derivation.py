@@ -1,0 +1,49 @@
+"""The bridge from a derivation file to the expression that training compiles.
+
+Training only accepts a derivation that the checker proves: the loss is the
+derivation's last expression, so an unproved step would train an unproved
+objective.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+
+class TrainingInputError(Exception):
+    """Bad input for train/evaluate, worded for one line on stderr."""
+
+
+def _reasons(result) -> str:
+    for attr in ("reasons", "summary"):
+        value = getattr(result, attr, None)
+        if callable(value):
+            value = value()
+        if value:
+            if isinstance(value, (list, tuple)):
+                value = "; ".join(str(v) for v in value)
+            return " ".join(str(value).split())
+    return "some steps are not proved"
+
+
+def load_proved_elbo(path) -> sp.Expr:
+    """The last expression of the derivation at `path`, after `check` proves every step."""
+    try:
+        from elbo_proofs.parsing import load_derivation
+    except ImportError as exc:  # the parser is part of the package; this only guards partial installs
+        raise TrainingInputError(f"cannot load derivations: {exc}") from None
+    try:
+        derivation = load_derivation(path)
+    except Exception as exc:  # InputError and friends carry their own location
+        raise TrainingInputError(f"{path}: {' '.join(str(exc).split())}") from None
+    try:
+        from elbo_proofs.checking import check_derivation
+    except ImportError as exc:
+        raise TrainingInputError(f"cannot check {path}: the checker is not available ({exc})") from None
+    try:
+        result = check_derivation(derivation)
+    except Exception as exc:
+        raise TrainingInputError(f"{path}: checking failed: {' '.join(str(exc).split())}") from None
+    if not getattr(result, "proved", False):
+        raise TrainingInputError(f"{path} is not proved, so it cannot be trained: {_reasons(result)}")
+    return derivation.steps[-1].expr
