@@ -1,0 +1,103 @@
+"""Checking a whole derivation: every step against its predecessor, then the goal."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..parsing.derivation import Derivation
+from .step import check_step
+from .verdict import Status, StepVerdict
+
+# The strongest relation a chain establishes: = keeps, <= and >= must agree.
+_COMBINE = {("=", "="): "=", ("=", "<="): "<=", ("<=", "="): "<=", ("<=", "<="): "<=",
+            ("=", ">="): ">=", (">=", "="): ">=", (">=", ">="): ">=", ("=", "~="): "~=", ("~=", "="): "~="}
+
+
+@dataclass
+class StepResult:
+    number: int
+    text: str
+    relation: str
+    justification: str
+    line: int | None
+    verdict: StepVerdict
+
+
+@dataclass
+class DerivationResult:
+    title: str
+    path: str | None
+    steps: list[StepResult] = field(default_factory=list)
+    goal: StepResult | None = None
+    chain_relation: str | None = None
+
+    @property
+    def proved(self) -> bool:
+        results = self.steps + ([self.goal] if self.goal else [])
+        return all(s.verdict.status is Status.PROVED for s in results)
+
+    @property
+    def refuted(self) -> bool:
+        results = self.steps + ([self.goal] if self.goal else [])
+        return any(s.verdict.status is Status.REFUTED for s in results)
+
+    def reasons(self) -> list[str]:
+        out = []
+        for s in self.steps + ([self.goal] if self.goal else []):
+            if s.verdict.status is not Status.PROVED:
+                label = "goal" if s is self.goal else f"step {s.number}"
+                out.append(f"{label}: {s.verdict.status.value}: {s.verdict.message}")
+        return out
+
+
+def chain_relation(relations: list[str]) -> str | None:
+    """The relation between the first and last expressions; None when the chain mixes < and >."""
+    rel = "="
+    for r in relations:
+        rel = _COMBINE.get((rel, r))
+        if rel is None:
+            return None
+    return rel
+
+
+def check_derivation(derivation: Derivation, *, examples: int = 50, time_limit: float = 5.0,
+                     numeric: bool = True, on_step=None) -> DerivationResult:
+    result = DerivationResult(derivation.title, derivation.path)
+    steps = derivation.steps
+    ctx = derivation.context
+    for prev, step in zip(steps, steps[1:]):
+        v = check_step(prev.expr, step.expr, step.relation, ctx, examples=examples, time_limit=time_limit, numeric=numeric)
+        sr = StepResult(step.number, step.text, step.relation, step.justification, step.line, v)
+        result.steps.append(sr)
+        if on_step:
+            on_step(sr)
+    result.chain_relation = chain_relation([s.relation for s in steps[1:]])
+    if derivation.goal is not None:
+        result.goal = _check_goal(derivation, result.chain_relation, examples, time_limit, numeric)
+    return result
+
+
+def _check_goal(derivation: Derivation, chain_rel, examples, time_limit, numeric) -> StepResult:
+    """The goal must equal first REL last, REL the strongest relation of the chain."""
+    glhs, grel, grhs = derivation.goal
+    first, last = derivation.steps[0].expr, derivation.steps[-1].expr
+    text = derivation.goal_text
+    if chain_rel is None:
+        v = StepVerdict(Status.NOT_CHECKABLE, grel, method="goal",
+                        message="the chain mixes <= and >=, so it establishes no relation between its ends")
+        return StepResult(0, text, grel, "goal", None, v)
+    if grel != chain_rel and not (chain_rel == "=" and grel in ("<=", ">=")):
+        v = StepVerdict(Status.REFUTED, grel, method="goal",
+                        message=f"the goal states '{grel}' but the chain establishes '{chain_rel}'")
+        return StepResult(0, text, grel, "goal", None, v)
+    # same ends: goal lhs is the first expression and goal rhs the last (or mirrored)
+    a = check_step(glhs, first, "=", derivation.context, examples=examples, time_limit=time_limit, numeric=numeric)
+    b = check_step(grhs, last, "=", derivation.context, examples=examples, time_limit=time_limit, numeric=numeric)
+    worst = a if a.status is not Status.PROVED else b
+    if worst.status is Status.PROVED:
+        worst.message = f"the chain's first and last expressions are the goal's two sides; {chain_rel} holds by the chain"
+        worst.method = "goal"
+    else:
+        side = "left" if worst is a else "right"
+        worst.message = f"the goal's {side} side is not the chain's {'first' if side == 'left' else 'last'} expression: {worst.message}"
+    worst.relation = grel
+    return StepResult(0, text, grel, "goal", None, worst)

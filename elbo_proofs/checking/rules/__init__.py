@@ -1,0 +1,1 @@
+"""Rewrite rules, one family per file; canonical.py applies them bottom-up."""
