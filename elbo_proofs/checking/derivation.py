@@ -26,6 +26,7 @@ class StepResult:
 class DerivationResult:
     title: str
     path: str | None
+    start_text: str = ""
     steps: list[StepResult] = field(default_factory=list)
     goal: StepResult | None = None
     chain_relation: str | None = None
@@ -61,7 +62,7 @@ def chain_relation(relations: list[str]) -> str | None:
 
 def check_derivation(derivation: Derivation, *, examples: int = 50, time_limit: float = 5.0,
                      numeric: bool = True, on_step=None) -> DerivationResult:
-    result = DerivationResult(derivation.title, derivation.path)
+    result = DerivationResult(derivation.title, derivation.path, derivation.steps[0].text)
     steps = derivation.steps
     ctx = derivation.context
     for prev, step in zip(steps, steps[1:]):

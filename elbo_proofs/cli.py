@@ -1,0 +1,116 @@
+"""Command line: `elbo-proofs check | grade | train | evaluate`.
+
+Bad input prints one line naming the file, line or step, and exits 2.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import InputError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _derivation_files(paths):
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            files = sorted(list(p.glob("*.yaml")) + list(p.glob("*.yml")))
+            if not files:
+                yield p, InputError("folder holds no .yaml derivations", file=p)
+            for f in files:
+                yield f, None
+        elif p.exists():
+            yield p, None
+        else:
+            yield p, InputError("no such file or folder", file=p)
+
+
+def cmd_check(args) -> int:
+    from rich.console import Console
+
+    from .checking import Status, check_derivation
+    from .parsing import load_derivation
+    from .reports.check_report import print_json, print_table
+
+    console = Console(highlight=False, soft_wrap=False)
+    err = Console(stderr=True, highlight=False)
+    results, errors = [], []
+    code = EXIT_OK
+    for path, problem in _derivation_files(args.paths):
+        try:
+            if problem:
+                raise problem
+            derivation = load_derivation(path)
+            result = check_derivation(derivation, examples=args.examples, time_limit=args.time_limit,
+                                      numeric=not args.no_numeric)
+        except InputError as exc:
+            errors.append({"path": str(path), "error": str(exc)})
+            err.print(f"[red]error[/red]: {exc}", markup=True, highlight=False)
+            code = EXIT_BAD_INPUT
+            continue
+        results.append(result)
+        if args.format == "table":
+            print_table(result, console, show_rules=args.rules)
+        for s in result.steps + ([result.goal] if result.goal else []):
+            st = s.verdict.status
+            if st is Status.NOT_CHECKABLE:
+                label = "goal" if s is result.goal else f"step {s.number}"
+                loc = f"{path}:{s.line}" if s.line else str(path)
+                err.print(f"error: {loc}: {label}: not checkable: {s.verdict.message}", markup=False, highlight=False)
+                code = EXIT_BAD_INPUT
+            elif st is not Status.PROVED and code == EXIT_OK:
+                code = EXIT_FAILED
+    if args.format == "json":
+        print_json(results, errors)
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="elbo-proofs", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"elbo-proofs {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="verify derivation files step by step, symbolically and numerically")
+    check.add_argument("paths", nargs="+", help="derivation .yaml files or folders of them")
+    check.add_argument("--format", choices=["table", "json"], default="table")
+    check.add_argument("--examples", type=_positive_int, default=50, help="numeric examples per step (default 50)")
+    check.add_argument("--time-limit", type=float, default=5.0, help="seconds of symbolic work per step (default 5)")
+    check.add_argument("--no-numeric", action="store_true", help="skip the numeric cross-check")
+    check.add_argument("--rules", action="store_true", help="show the rewrite rules each proof used")
+    check.set_defaults(func=cmd_check)
+
+    for module in ("grading.commands", "training.commands"):
+        try:
+            mod = __import__(f"elbo_proofs.{module}", fromlist=["register"])
+        except ImportError:
+            continue
+        mod.register(sub)
+    return parser
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reports: verdicts in, text out.  They see plain data, never SymPy objects."""

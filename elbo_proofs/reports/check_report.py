@@ -1,0 +1,94 @@
+"""Terminal and JSON reports of `elbo-proofs check`."""
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from ..checking.verdict import Status
+
+STYLE = {
+    Status.PROVED: "bold green",
+    Status.SUPPORTED: "yellow",
+    Status.REFUTED: "bold red",
+    Status.NOT_CHECKABLE: "magenta",
+}
+
+
+def derivation_to_dict(result) -> dict:
+    def step(s):
+        v = s.verdict
+        return {
+            "step": s.number, "line": s.line, "expression": s.text, "relation": s.relation,
+            "justification": s.justification, "verdict": v.status.value, "method": v.method,
+            "message": v.message, "rewrites": v.rewrites, "certificate": v.certificate,
+            "examples": v.examples, "seconds": round(v.seconds, 4), "contradiction": v.contradiction,
+            "counterexample": None if v.counterexample is None else {
+                "values": v.counterexample.values, "lhs": v.counterexample.lhs,
+                "rhs": v.counterexample.rhs, "model": v.counterexample.model,
+            },
+        }
+
+    return {
+        "path": result.path, "title": result.title, "proved": result.proved, "start": result.start_text,
+        "chain_relation": result.chain_relation,
+        "steps": [step(s) for s in result.steps],
+        "goal": step(result.goal) if result.goal else None,
+    }
+
+
+def print_json(results, errors, file=None) -> None:
+    payload = {"derivations": [derivation_to_dict(r) for r in results], "errors": errors}
+    print(json.dumps(payload, indent=2, default=str), file=file)
+
+
+def print_table(result, console: Console, *, show_rules: bool = False) -> None:
+    table = Table(title=f"{escape(result.title)}  [dim]{escape(str(result.path or ''))}[/dim]", title_justify="left", expand=False)
+    table.add_column("step", justify="right")
+    table.add_column("rel", justify="center")
+    table.add_column("expression", overflow="fold", max_width=60)
+    table.add_column("verdict")
+    table.add_column("method")
+    table.add_column("time", justify="right")
+    rows = list(result.steps) + ([result.goal] if result.goal else [])
+    if result.start_text:
+        table.add_row("1", "", Text(result.start_text), Text("start", style="dim"), "", "")
+    for s in rows:
+        v = s.verdict
+        label = "goal" if s is result.goal else str(s.number)
+        table.add_row(label, s.relation, Text(s.text), Text(v.status.value, style=STYLE[v.status]), v.method,
+                      f"{v.seconds * 1000:.0f} ms")
+    console.print(table)
+    for s in rows:
+        v = s.verdict
+        label = "goal" if s is result.goal else f"step {s.number}"
+        where = f" (line {s.line})" if s.line else ""
+        if show_rules and v.rewrites and v.status is Status.PROVED:
+            console.print(Text(f"  {label}: {', '.join(v.rewrites)}" + (f"; {v.certificate}" if v.certificate else ""), style="dim"))
+        if v.status is not Status.PROVED:
+            console.print(Text(f"  {label}{where}: {v.status.value}: {v.message}", style=STYLE[v.status]))
+            if v.counterexample is not None:
+                ce = v.counterexample
+                vals = ", ".join(f"{k}={_fmt(x)}" for k, x in ce.values.items())
+                console.print(Text(f"    counterexample{f' ({ce.model})' if ce.model else ''}: {vals}"))
+                console.print(Text(f"    left side = {_fmt(ce.lhs)}, right side = {_fmt(ce.rhs)}"))
+    summary = "all steps proved" if result.proved else "; ".join(
+        f"{n} {st.value}" for st, n in _counts(rows).items() if st is not Status.PROVED and n)
+    console.print(f"[bold]{'✓' if result.proved else '✗'} {summary}[/bold]\n")
+
+
+def _counts(rows):
+    out = {st: 0 for st in Status}
+    for s in rows:
+        out[s.verdict.status] += 1
+    return out
+
+
+def _fmt(x) -> str:
+    try:
+        return f"{float(x):.6g}"
+    except (TypeError, ValueError):
+        return str(x)
