@@ -37,7 +37,7 @@ def cmd_check(args) -> int:
     from .reports.check_report import print_json, print_table
 
     console = Console(highlight=False, soft_wrap=False)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     results, errors = [], []
     code = EXIT_OK
     for path, problem in _derivation_files(args.paths):

@@ -53,7 +53,7 @@ class Canonicalizer:
             f, v, d = e.args
             return self.canon(Expectation(f**2, v, d) - Expectation(f, v, d) ** 2)
         if isinstance(e, Expectation):
-            return self.expect(self.canon_dist(e.dist), e.var, e.function)
+            return self.expect(self.canon_dist(e.dist), e.var, e.function, raw_dist=e.dist)
         if isinstance(e, (Density, Normal, Bernoulli)):
             # a density value is exp of its canonical log, so products of densities compare
             return sp.exp(self.log(e))
@@ -160,14 +160,27 @@ class Canonicalizer:
         a, b = e.args
         return self.expect(self.canon_dist(a), _var_of(a), sp.log(a) - sp.log(b))
 
-    def expect(self, dist, var, f):
+    def expect(self, dist, var, f, raw_dist=None):
         """Canonical E_{var ~ dist}[f]: linearity, constants out, Gaussian moments."""
         f = self._reparameterize(var, f)
+        raw_terms = sp.Add.make_args(sp.expand(f, deep=False, log=False, multinomial=False, power_base=False))
+        if len(raw_terms) > 1 and any(self._is_weighted(t, dist, raw_dist) for t in raw_terms):
+            self.trace.use("linearity of E")
+            return sp.Add(*[self.expect(dist, var, t, raw_dist) for t in raw_terms])
+        for d in {dist, raw_dist} - {None}:
+            if self._is_weighted(f, d, None):
+                # E_q[f / q] = int f dz (importance weights)
+                self.trace.use("E of a ratio to its own density as an integral")
+                return self._integral(sp.Integral(sp.expand(f * d), var))
         body = sp.expand(self.canon(f))
         total = sp.Integer(0)
         for term in sp.Add.make_args(body):
             total += self._expect_term(dist, var, term)
         return total
+
+    @staticmethod
+    def _is_weighted(f, dist, raw_dist) -> bool:
+        return any(d is not None and sp.Pow(d, -1) in sp.Mul.make_args(f) for d in (dist, raw_dist))
 
     def _expect_term(self, dist, var, term):
         if not depends_on(term, var):
@@ -199,13 +212,41 @@ class Canonicalizer:
         f = e.function
         var = e.limits[0][0]
         factors = sp.Mul.make_args(f)
+        marginal = self._marginalize(factors, var)
+        if marginal is not None:
+            return marginal
         for k, fac in enumerate(factors):
-            if is_density(fac) and var in density_vars(fac):
+            # only a density of var alone integrates to 1 over var: p(x, z) does not
+            if is_density(fac) and tuple(density_vars(fac)) == (var,):
                 rest = sp.Mul(*(factors[:k] + factors[k + 1:]))
                 self.trace.use("integral against a density as E")
                 return self.expect(self.canon_dist(fac), var, rest)
         inner = self.canon(f)
         return sp.Integral(inner, *e.limits)
+
+    def _marginalize(self, factors, var):
+        """int p(x, z) dz = p(x), also for p(x|z) p(z) and for conditionals p(z|x)."""
+        if not factors or not all(isinstance(f, Density) and f.name in MODEL_FAMILIES for f in factors):
+            return None
+        names = {f.name for f in factors}
+        if len(names) != 1:
+            return None
+        name = names.pop()
+        given_all = set().union(*[set(f.given) for f in factors])
+        vars_all = set().union(*[set(f.vars) for f in factors])
+        given = given_all - vars_all
+        vars_ = vars_all
+        if var not in vars_:
+            return None
+        product = sp.Add(*[self.log(f) for f in factors])
+        joint = self.log(Density(name, tuple(sorted(vars_, key=str)), tuple(sorted(given, key=str))))
+        if sp.expand(product - joint) != 0:
+            return None
+        self.trace.use("marginalization")
+        rest = tuple(sorted(vars_ - {var}, key=str))
+        if not rest:
+            return sp.Integer(1)
+        return sp.exp(self.log(Density(name, rest, tuple(sorted(given, key=str)))))
 
     def _sum(self, e: sp.Sum):
         (j, lo, hi) = e.limits[0]

@@ -47,10 +47,16 @@ def _components(g, var):
     """The coordinates of `var` that g depends on: {z} or {z[j], z[k], ...}."""
     name = var.name
     found = set()
-    for s in g.free_symbols:
-        if getattr(s, "name", None) == name:
-            found.add(s)
-    for ix in g.atoms(sp.Indexed):
-        if ix.base.label.name == name:
-            found.add(ix)
+    stack = [g]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, sp.Indexed):
+            if e.base.label.name == name:
+                found.add(e)
+            continue
+        if isinstance(e, sp.Symbol):
+            if e.name == name:
+                found.add(e)
+            continue
+        stack.extend(e.args)
     return found

@@ -123,6 +123,12 @@ def candidate_terms(context):
                         yield f"Jensen: log E[{f}] >= E[log {f}]", lg - Expectation(sp.log(f), v, dist)
                 elif arg.is_positive:
                     yield f"tangent line: {arg} - 1 - log({arg}) >= 0", arg - 1 - lg
+        for e in terms_seen:
+            for ex in e.atoms(Expectation):
+                f, v, dist = ex.args
+                for lg in f.atoms(sp.log):
+                    u = lg.args[0]
+                    yield f"tangent line under E: E[{u} - 1 - log({u})] >= 0", Expectation(u - 1 - lg, v, dist)
         for s in gap.free_symbols | set(gap.atoms(sp.Indexed)):
             if s.is_positive:
                 yield f"tangent line: {s}^2 - 1 - log({s}^2) >= 0", s**2 - 1 - 2 * sp.log(s)
