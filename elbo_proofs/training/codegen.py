@@ -269,20 +269,22 @@ class _Printer:
             return f"torch.sigmoid({code})", kind
         self.fail(e, "no torch translation for this node (the derivation must end in a closed form)")
 
-    def emit_sum(self, e: sp.Sum) -> tuple[str, int]:
+    def bind_sizes(self, e: sp.Sum) -> None:
+        """Record that the upper bound of a sum (D in j = 1..D) is the length of its vectors."""
         if len(e.limits) != 1:
-            self.fail(e, "only single sums are supported")
+            self.fail(e, "only single sums over one index are supported (no nested or multiple limits)")
+        index, lower, upper = e.limits[0]
+        bases = sorted({str(ix.base.label) for ix in e.function.atoms(sp.Indexed) if index in ix.indices})
+        if bases and isinstance(upper, sp.Symbol) and lower == 1:
+            self.size_of.setdefault(upper, self.arg_names[bases[0]])
+
+    def emit_sum(self, e: sp.Sum) -> tuple[str, int]:
+        self.bind_sizes(e)
         if self.index is not None:
             self.fail(e, "nested sums are not supported")
         index, lower, upper = e.limits[0]
-        bases = sorted({str(ix.base.label) for ix in e.function.atoms(sp.Indexed) if index in ix.indices})
-        if not bases:
-            self.fail(e, f"the summand does not use the index {index}")
-        ref = self.arg_names[bases[0]]
-        if isinstance(upper, sp.Symbol):
-            self.size_of[upper] = ref
-        elif not (lower.is_Integer and upper.is_Integer):
-            self.fail(e, "bounds must be numbers or a size symbol such as D")
+        if not (lower == 1 and isinstance(upper, sp.Symbol)) and not (lower.is_Integer and upper.is_Integer):
+            self.fail(e, "bounds must be numbers or run from 1 to a size symbol such as D")
         saved, self.index = self.index, index
         try:
             code, kind = self.emit(e.function)
@@ -290,8 +292,14 @@ class _Printer:
             self.index = saved
         if kind == _COMPONENT:
             return f"({code}).sum(-1)", _EXAMPLE
-        # A summand constant in the index contributes n times itself.
-        return f"({code} * float({ref}.shape[-1]))", max(kind, _CONST)
+        # A summand constant in the index contributes (number of terms) times itself.
+        if lower.is_Integer and upper.is_Integer:
+            count = repr(float(upper - lower + 1))
+        elif upper in self.size_of:
+            count = f"float({self.size_of[upper]}.shape[-1])"
+        else:
+            self.fail(e, f"the summand does not use {index} and no vector has length {upper}")
+        return f"({self.lift(code, kind, _EXAMPLE)} * {count})", max(kind, _CONST)
 
 
 def _identifier(name: str, taken: set[str]) -> str:
@@ -323,10 +331,10 @@ class CompiledExpression:
         taken: set[str] = set()
         labels = sorted(_bases(self.expr))
         self.arg_names = {label: _identifier(label, taken) for label in labels}
-        # Size symbols first get bound while printing the sums; print the sums first.
+        # Size symbols (D in j = 1..D) are bound first, so a constant -D/2 log(2 pi) anywhere can use them.
         printer = _Printer(self.arg_names)
         for s in sorted(self.stable.atoms(sp.Sum), key=sp.default_sort_key):
-            printer.emit_sum(s)
+            printer.bind_sizes(s)
         body, kind = printer.emit(self.stable)
         if kind == _CONST:
             raise CodegenError(f"cannot compile {sp.sstr(self.expr)}: it does not depend on any tensor")

@@ -75,9 +75,22 @@ def binarize_fixed(images: np.ndarray, seed: int) -> np.ndarray:
     return (rng.random(images.shape, dtype=np.float32) < images / np.float32(255.0)).astype(np.float32)
 
 
+def cpu_has_native_bf16() -> bool:
+    """True where the CPU multiplies bf16 in hardware (AVX512-BF16 or AMX): there bf16 matmuls beat fp32."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            flags = next((line for line in handle if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def set_precision(device: torch.device, precision: str) -> str:
     if precision == "auto":
-        precision = "tf32" if device.type == "cuda" else "fp32"
+        if device.type == "cuda":
+            precision = "tf32"
+        else:
+            precision = "bf16" if cpu_has_native_bf16() else "fp32"
     if precision not in ("fp32", "tf32", "bf16"):
         raise TrainingInputError(f"unknown precision {precision!r}: use fp32, tf32 or bf16")
     torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
@@ -153,7 +166,7 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
     np.random.seed(cfg.seed)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     # Intensities in [0, 1] on the device; the test set is binarized once, the same for every run.
-    train_p = torch.from_numpy(mnist.train_images).to(device).float().div_(255.0)
+    train_u8 = torch.from_numpy(mnist.train_images).to(device)  # uint8 intensities 0..255
     test_x = torch.from_numpy(binarize_fixed(mnist.test_images, cfg.seed + 1)).to(device)
     train_fixed = torch.from_numpy(binarize_fixed(mnist.train_images, cfg.seed + 2)).to(device) \
         if cfg.binarize == "static" else None
@@ -161,7 +174,7 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
     model = VAE(784, cfg.hidden, cfg.latent).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, **_fast_adam(device))
     step, compiled = make_step(model, elbo, optimizer, cfg, device, precision)
-    n = len(train_p)
+    n = len(train_u8)
     # Compiled graphs want one batch shape: drop the ragged last batch (a new permutation every epoch).
     n_batches = n // cfg.batch_size if compiled and n >= cfg.batch_size else math.ceil(n / cfg.batch_size)
 
@@ -177,7 +190,10 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
             t0 = time.perf_counter()
             perm = torch.randperm(n, device=device, generator=gen)
             if train_fixed is None:
-                x_epoch = torch.bernoulli(train_p[perm], generator=gen)  # dynamic binarization
+                # Dynamic binarization: P(r < v) = v/255 for r uniform on 0..254. Comparing uint8
+                # draws is ~5x faster on the CPU than torch.bernoulli on floats, and exact.
+                r = torch.randint(0, 255, (n, 784), dtype=torch.uint8, device=device, generator=gen)
+                x_epoch = (r < train_u8[perm]).float()
             else:
                 x_epoch = train_fixed[perm]
             loss_sum = torch.zeros((), device=device)

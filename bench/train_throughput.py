@@ -1,0 +1,132 @@
+"""Seconds per epoch: `elbo-proofs train` against a conventional PyTorch VAE loop.
+
+The conventional loop is the usual tutorial shape: a Dataset that returns one
+image at a time (converted to float and binarized per image), a DataLoader
+with batch 128 and shuffling, a hand-written loss (binary cross-entropy with
+logits plus the analytic KL), Adam 1e-3. Same model (784-400-20), same data,
+same machine, same number of epochs; both report the same test ELBO estimate
+(`loop.estimate`, fixed test binarization). A benchmark, not a test: one run,
+printed as a table and as JSON.
+
+    python bench/train_throughput.py --data-dir ../shared/datasets/mnist --epochs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch.utils.data import DataLoader, Dataset  # noqa: E402
+
+from elbo_proofs.training.codegen import vae_elbo_expression  # noqa: E402
+from elbo_proofs.training.config import TrainConfig  # noqa: E402
+from elbo_proofs.training.loop import ELBO, binarize_fixed, estimate, train  # noqa: E402
+from elbo_proofs.training.mnist import load_mnist  # noqa: E402
+from elbo_proofs.training.model import VAE  # noqa: E402
+
+
+class MNISTImages(Dataset):
+    def __init__(self, images):
+        self.images = images  # uint8 [N, 784]
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        x = torch.from_numpy(self.images[i]).float() / 255.0
+        return torch.bernoulli(x)  # dynamic binarization, one image at a time
+
+
+def conventional(mnist, epochs: int, seed: int, batch_size: int, lr: float, elbo: ELBO, test_x) -> list[dict]:
+    torch.manual_seed(seed)
+    model = VAE(784, 400, 20)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    loader = DataLoader(MNISTImages(mnist.train_images), batch_size=batch_size, shuffle=True)
+    history = []
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        total, count = 0.0, 0
+        for x in loader:
+            mu, logvar = model.encode(x)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            logits = model.decode(z)
+            rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+            loss = (rec + kl) / len(x)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(x)
+            count += len(x)
+        seconds = time.perf_counter() - t0
+        history.append({"epoch": epoch, "train_elbo": -total / count, "seconds": seconds,
+                        "test_elbo": estimate(model, elbo, test_x, 1, seed=seed)})
+        print(f"  conventional epoch {epoch}: {seconds:.3f} s, test ELBO {history[-1]['test_elbo']:.2f}", flush=True)
+    return history
+
+
+def summary(history: list[dict]) -> dict:
+    secs = [h["seconds"] for h in history]
+    # The first epoch carries warm-up (allocator, compilation); report it apart.
+    steady = secs[1:] or secs
+    return {"first_epoch_s": secs[0], "median_epoch_s": statistics.median(steady),
+            "final_test_elbo": history[-1]["test_elbo"]}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "datasets" / "mnist"))
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=128, help="for both loops (default %(default)s)")
+    p.add_argument("--compile", choices=("auto", "on", "off"), default="auto", help="for the device loop")
+    p.add_argument("--precision", default="auto", help="for the device loop")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--json", default=None, help="also write the results here")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    expr = vae_elbo_expression()
+    mnist = load_mnist(args.data_dir)
+    print(f"{mnist.describe()}; torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+
+    with tempfile.TemporaryDirectory() as out:
+        cfg = TrainConfig(data_dir=args.data_dir, out=out, device="cpu", epochs=args.epochs, seed=args.seed,
+                          batch_size=args.batch_size, compile=args.compile, precision=args.precision,
+                          iw_samples=10, progress=False, threads=args.threads)
+        ours = train(cfg, expr, log=lambda *_: None)["history"]
+    for h in ours:
+        print(f"  elbo-proofs  epoch {h['epoch']}: {h['seconds']:.3f} s, test ELBO {h['test_elbo']:.2f}", flush=True)
+
+    elbo = ELBO(expr, cfg)
+    test_x = torch.from_numpy(binarize_fixed(mnist.test_images, args.seed + 1))
+    theirs = conventional(mnist, args.epochs, args.seed, args.batch_size, 1e-3, elbo, test_x)
+
+    a, b = summary(ours), summary(theirs)
+    result = {"data": mnist.describe(), "epochs": args.epochs, "batch_size": args.batch_size,
+              "threads": torch.get_num_threads(), "torch": torch.__version__,
+              "elbo_proofs": a, "conventional": b,
+              "speedup_median": b["median_epoch_s"] / a["median_epoch_s"],
+              "speedup_total": sum(h["seconds"] for h in theirs) / sum(h["seconds"] for h in ours)}
+    print(f"\n{'loop':<14}{'first epoch s':>14}{'median epoch s':>16}{'final test ELBO':>17}")
+    for name, s in (("elbo-proofs", a), ("conventional", b)):
+        print(f"{name:<14}{s['first_epoch_s']:>14.3f}{s['median_epoch_s']:>16.3f}{s['final_test_elbo']:>17.2f}")
+    print(f"speed-up: {result['speedup_median']:.2f}x per epoch (median), {result['speedup_total']:.2f}x over all epochs")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
