@@ -1,0 +1,185 @@
+"""Step-level cache: a step that many students write identically is checked once.
+
+The key is the canonical text of what the checker sees: ``srepr`` of both sides,
+the relation, the checker options, and the declarations the step depends on
+(sorted, so two students who declared the same things in a different order, or
+declared unrelated extra symbols, still share entries).
+
+Two layers: a dict in the process, and optionally an SQLite file (stdlib) that
+every worker process of a batch opens, so a step checked by one worker is a hit
+for the others.  SQLite serializes the writers; WAL mode lets readers go on.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import sympy as sp
+
+from ..checking.verdict import Counterexample, Status, StepVerdict
+
+
+def _names(expr) -> set[str]:
+    """Every name an expression mentions: symbols, density names, functions, bases."""
+    out: set[str] = set()
+    if expr is None:
+        return out
+    try:
+        nodes = sp.preorder_traversal(expr)
+    except Exception:  # not a SymPy object
+        return {str(expr)}
+    for node in nodes:
+        if isinstance(node, sp.Symbol):
+            out.add(node.name)
+        elif isinstance(node, sp.IndexedBase):
+            out.add(str(node.label))
+        elif isinstance(node, sp.core.function.AppliedUndef):
+            out.add(node.func.__name__)
+    return out
+
+
+def _s(x) -> str:
+    try:
+        return sp.srepr(x)
+    except Exception:
+        return repr(x)
+
+
+def relevant_context(names: set[str], context) -> str:
+    """The declarations that can matter for a step mentioning ``names``, as sorted text.
+
+    Closed under dependence: a family that mentions mu pulls in mu's declaration.
+    """
+    if context is None:
+        return ""
+    names = set(names)
+    entries: set[str] = set()
+    tables = []
+    for attr in ("families", "randoms", "lets", "samples", "functions", "vectors", "indices"):
+        table = getattr(context, attr, None) or {}
+        tables.append((attr, table))
+    changed = True
+    while changed:
+        changed = False
+        for attr, table in tables:
+            for key, value in table.items():
+                key_names = _names(key) if not isinstance(key, str) else {key}
+                if isinstance(key, sp.Basic) and hasattr(key, "name") and not isinstance(key, sp.Symbol):
+                    key_names.add(key.name)  # a Density: its letter
+                if not (key_names & names):
+                    continue
+                entry = f"{attr}:{_s(key)}={_s(value)}"
+                if entry not in entries:
+                    entries.add(entry)
+                    more = _names(value) - names
+                    if more:
+                        names |= more
+                        changed = True
+    kinds = getattr(context, "kinds", {}) or {}
+    for n in sorted(names):
+        if n in kinds:
+            entries.add(f"kind:{n}={kinds[n]}")
+    dn = getattr(context, "density_names", None)
+    if dn:
+        entries.add("densities:" + ",".join(sorted(dn)))
+    return "\n".join(sorted(entries))
+
+
+def step_key(lhs, rhs, relation: str, context, options: tuple = ()) -> str:
+    names = _names(lhs) | _names(rhs)
+    text = "\n".join([
+        _s(lhs), relation or "", _s(rhs),
+        relevant_context(names, context),
+        repr(tuple(options)),
+    ])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def verdict_to_json(v: StepVerdict) -> str:
+    return json.dumps(v.to_dict(), default=str)
+
+
+def verdict_from_json(text: str) -> StepVerdict:
+    d = json.loads(text)
+    cx = d.get("counterexample")
+    d["status"] = Status(d["status"])
+    d["counterexample"] = Counterexample(**cx) if cx else None
+    known = StepVerdict.__dataclass_fields__
+    return StepVerdict(**{k: v for k, v in d.items() if k in known})
+
+
+class StepCache:
+    """get/put StepVerdicts by key; ``path`` (optional) is an SQLite file shared by workers."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = str(path) if path else None
+        self.memory: dict[str, str] = {}
+        self.hits = 0
+        self.misses = 0
+        self._conn: sqlite3.Connection | None = None
+
+    # -- storage -------------------------------------------------------------
+    def _db(self) -> sqlite3.Connection | None:
+        if self.path is None:
+            return None
+        if self._conn is None:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.DatabaseError:
+                pass
+            conn.execute("CREATE TABLE IF NOT EXISTS steps (key TEXT PRIMARY KEY, verdict TEXT NOT NULL, created REAL)")
+            self._conn = conn
+        return self._conn
+
+    def get(self, key: str) -> StepVerdict | None:
+        text = self.memory.get(key)
+        if text is None:
+            db = self._db()
+            if db is not None:
+                try:
+                    row = db.execute("SELECT verdict FROM steps WHERE key = ?", (key,)).fetchone()
+                except sqlite3.Error:
+                    row = None
+                if row:
+                    text = row[0]
+                    self.memory[key] = text
+        if text is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return verdict_from_json(text)
+
+    def put(self, key: str, verdict: StepVerdict) -> None:
+        text = verdict_to_json(verdict)
+        self.memory[key] = text
+        db = self._db()
+        if db is not None:
+            for _ in range(3):
+                try:
+                    db.execute("INSERT OR REPLACE INTO steps (key, verdict, created) VALUES (?, ?, ?)",
+                               (key, text, time.time()))
+                    break
+                except sqlite3.OperationalError:  # locked for longer than the timeout
+                    time.sleep(0.05)
+                except sqlite3.Error:
+                    break
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __len__(self) -> int:
+        return len(self.memory)
+
+    # pickling for worker processes: the path travels, the connection does not
+    def __getstate__(self):
+        return {"path": self.path}
+
+    def __setstate__(self, state):
+        self.__init__(state.get("path"))

@@ -1,0 +1,533 @@
+"""Grading one submission: every relation the student writes is a claim.
+
+Chains (``a = b = c <= d``) are checked step by step against the predecessor.
+The first step that fails is the error; the grader then remembers the last
+line known to be correct (the *anchor*) and, for each later line, asks
+
+1. does it follow from the anchor (with the relations composed along the way)?
+   Then the student is *back on track*: valid, not a new error;
+2. otherwise, does it follow from its own predecessor?  Then it is valid
+   reasoning that carries the earlier error along (valid, and said so);
+3. otherwise it is invalid, a second error.
+
+A standalone relation (a chain of kind "claim", "so L <= log p(x)") must hold
+for every model.  Lines the reader could not parse are ``unparsed``; steps the
+checker cannot decide (out of scope, timeout) are ``unverified``; neither is
+ever ``invalid``.
+
+Named quantities defined elsewhere in the text (``Submission.definitions``,
+e.g. \\mathcal{L} from a chain head ``\\mathcal{L} = E[...]``) are substituted
+before checking.  A step that fails while it mentions a name nobody defined
+(an opaque symbol on one side only) is unverified, not wrong: the failure may
+be the missing definition's, not the student's.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sympy as sp
+
+from ..checking.verdict import Status, StepVerdict
+from .cache import StepCache, step_key
+from .diagnose import diagnose
+from .results import (GRADED, INVALID, UNPARSED, UNREADABLE, UNVERIFIED, VALID, GoalResult, StepResult,
+                      SubmissionResult, failed)
+from .scoring import score_submission
+
+FLIP = {"<=": ">=", ">=": "<=", "=": "=", "~=": "~="}
+NAMED_QUANTITY_HINTS = ("mathcal", "ELBO", "elbo", "VFE", "Loss", "loss", "obj")
+
+
+@dataclass
+class GradeOptions:
+    examples: int = 50
+    time_limit: float = 5.0
+    numeric: bool = True
+    hints: bool = True
+    hint_examples: int = 20
+
+    def cache_tag(self) -> tuple:
+        return ("v1", self.examples, self.time_limit, self.numeric)
+
+
+def compose(relations: list[str]) -> str | None:
+    """The relation between the ends of a chain a r1 b r2 c ...; None when it has none."""
+    rels = {r for r in relations if r != "="}
+    if not rels:
+        return "="
+    if "~=" in rels:
+        return "~=" if rels == {"~="} else None
+    if len(rels) == 1:
+        return rels.pop()
+    return None
+
+
+def _holds(v: StepVerdict) -> bool:
+    return v.status in (Status.PROVED, Status.SUPPORTED)
+
+
+def _text(e) -> str:
+    try:
+        return str(e)
+    except Exception:
+        return repr(e)
+
+
+def _num(x):
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    return f if f == f and abs(f) != float("inf") else str(f)
+
+
+def _counterexample(v: StepVerdict) -> dict | None:
+    cx = v.counterexample
+    if cx is None:
+        return None
+    return {"values": {str(k): _num(val) for k, val in (cx.values or {}).items()},
+            "lhs": _num(cx.lhs), "rhs": _num(cx.rhs), "model": str(cx.model or "")}
+
+
+class Grader:
+    """Grades submissions with one checker, one cache, one set of options."""
+
+    def __init__(self, options: GradeOptions | None = None, cache: StepCache | None = None,
+                 assignment=None, checker=None, reader=None):
+        self.options = options or GradeOptions()
+        self.cache = cache if cache is not None else StepCache()
+        self.assignment = assignment
+        self._checker = checker
+        self._reader = reader
+
+    # -- the two collaborators, imported late so each can be replaced in tests --
+    @property
+    def checker(self):
+        if self._checker is None:
+            from ..checking import check_step
+
+            self._checker = check_step
+        return self._checker
+
+    @property
+    def reader(self):
+        if self._reader is None:
+            from ..parsing.submission import read_submission
+
+            self._reader = read_submission
+        return self._reader
+
+    # -- entry points ---------------------------------------------------------
+    def grade_path(self, path) -> SubmissionResult:
+        from ..errors import InputError
+
+        start = time.perf_counter()
+        max_score = self.assignment.points if self.assignment is not None else 10.0
+        try:
+            submission = self.reader(path)
+        except InputError as exc:
+            return failed(str(path), str(exc.message if hasattr(exc, "message") else exc), status=UNREADABLE,
+                          max_score=max_score, seconds=time.perf_counter() - start)
+        result = self.grade_submission(submission)
+        result.path = str(path)
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def grade_submission(self, submission) -> SubmissionResult:
+        start = time.perf_counter()
+        hits0, misses0 = self.cache.hits, self.cache.misses
+        run = _Run(self, submission)
+        steps = run.grade_all()
+        result = SubmissionResult(path=str(getattr(submission, "path", "")), status=GRADED, steps=steps,
+                                  notes=[str(n) for n in (getattr(submission, "notes", None) or [])])
+        errors = [s.line for s in steps if s.verdict == INVALID and s.line is not None]
+        result.first_error_line = min(errors) if errors else None
+        if self.assignment is not None and self.assignment.goal is not None:
+            result.goal = run.check_goal(self.assignment)
+        score_submission(result, self.assignment)
+        result.cache_hits = self.cache.hits - hits0
+        result.cache_misses = self.cache.misses - misses0
+        result.seconds = time.perf_counter() - start
+        return result
+
+    # -- one checker call, through the cache -------------------------------------
+    def check(self, lhs, rhs, relation: str, context, *, examples: int | None = None,
+              time_limit: float | None = None) -> tuple[StepVerdict, bool]:
+        o = self.options
+        examples = o.examples if examples is None else examples
+        time_limit = o.time_limit if time_limit is None else time_limit
+        key = step_key(lhs, rhs, relation, context, ("v1", examples, time_limit, o.numeric))
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit, True
+        try:
+            v = self.checker(lhs, rhs, relation, context, examples=examples, time_limit=time_limit,
+                             numeric=o.numeric)
+        except RecursionError:
+            v = StepVerdict(Status.NOT_CHECKABLE, relation, method="none", message="expression too deeply nested")
+        except MemoryError:
+            v = StepVerdict(Status.NOT_CHECKABLE, relation, method="none", message="ran out of memory")
+        except Exception as exc:  # a checker failure is never the student's fault
+            v = StepVerdict(Status.NOT_CHECKABLE, relation, method="none",
+                            message=f"the checker could not handle this step ({type(exc).__name__}: {exc})")
+        if not isinstance(v, StepVerdict):
+            v = StepVerdict(Status.NOT_CHECKABLE, relation, method="none", message="no verdict")
+        self.cache.put(key, v)
+        return v, False
+
+
+@dataclass
+class _Line:
+    line: int | None
+    latex: str
+    expr: object
+    error: str | None
+    relation: str | None
+
+
+@dataclass
+class _Run:
+    grader: Grader
+    submission: object
+    results: list[StepResult] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.context = getattr(self.submission, "context", None)
+        self.definitions = self._definitions(getattr(self.submission, "definitions", None) or {})
+
+    # -- definitions ----------------------------------------------------------
+    def _definitions(self, raw: dict) -> dict:
+        """{term to replace: its definition}, keys resolved to the symbols the text uses."""
+        out = {}
+        for key, value in raw.items():
+            if value is None:
+                continue
+            if isinstance(key, str):
+                key_term = None
+                if self.context is not None and key in getattr(self.context, "symbols", {}):
+                    key_term = self.context.symbols[key]
+                else:
+                    key_term = sp.Symbol(key, real=True)
+            else:
+                key_term = key
+            try:
+                value = sp.sympify(value)
+            except Exception:
+                continue
+            if not isinstance(value, sp.Basic) or key_term in getattr(value, "free_symbols", ()):  # recursive
+                continue
+            out[key_term] = value
+        return out
+
+    def _defined_names(self) -> set[str]:
+        out = set()
+        for k in self.definitions:
+            out.add(getattr(k, "name", None) or getattr(getattr(k, "func", None), "__name__", None) or str(k))
+        return out
+
+    def substitute(self, e):
+        if not self.definitions or e is None:
+            return e
+        try:
+            for _ in range(3):  # definitions may mention each other
+                new = e.xreplace(self.definitions)
+                if new == e:
+                    break
+                e = new
+            return e
+        except Exception:
+            return e
+
+    def _is_definition(self, lhs, rhs) -> str | None:
+        for key, value in self.definitions.items():
+            if (lhs == key and rhs == value) or (rhs == key and lhs == value):
+                return _text(key)
+        return None
+
+    # -- opaque names -----------------------------------------------------------
+    def _opaque(self, lhs, rhs) -> list[str]:
+        """Names on one side only that nobody defined and that are not model variables."""
+        def names(e):
+            out = {}
+            if e is None:
+                return out
+            for node in sp.preorder_traversal(e):
+                if isinstance(node, sp.core.function.AppliedUndef):
+                    out[node.func.__name__] = node
+                elif isinstance(node, sp.Symbol):
+                    out[node.name] = node
+            return out
+
+        def density_vars(e):
+            out = set()
+            from ..terms import Density, Normal
+
+            for d in e.atoms(Density, Normal) if e is not None else ():
+                for a in d.args[1:]:
+                    out |= {getattr(s, "name", "") for s in getattr(a, "free_symbols", ())}
+                if isinstance(d, Normal):
+                    out |= {getattr(s, "name", "") for s in d.args[0].free_symbols}
+            return out
+
+        left, right = names(lhs), names(rhs)
+        model_vars = density_vars(lhs) | density_vars(rhs)
+        ctx = self.context
+        declared = set()
+        if ctx is not None:
+            declared |= {getattr(k, "name", str(k)) for k in (getattr(ctx, "randoms", {}) or {})}
+            declared |= {getattr(k, "name", str(k)) for k in (getattr(ctx, "lets", {}) or {})}
+            declared |= set((getattr(ctx, "indices", {}) or {}).keys())
+        defined = self._defined_names()
+        out = []
+        for name in sorted(set(left) ^ set(right)):
+            node = left.get(name, right.get(name))
+            if name in defined or name in model_vars or name in declared:
+                continue
+            if isinstance(node, sp.core.function.AppliedUndef):
+                out.append(name)
+            elif isinstance(node, sp.Symbol) and self._looks_named(name):
+                out.append(name)
+        return out
+
+    @staticmethod
+    def _looks_named(name: str) -> bool:
+        """A named quantity (L, F, ELBO, mathcal_L), not a model variable (mu, x, z_j)."""
+        base = name.split("_")[0]
+        if any(h in name for h in NAMED_QUANTITY_HINTS):
+            return True
+        return len(base) == 1 and base.isupper()
+
+    # -- checking with substitution and opaque handling ------------------------------
+    def check(self, lhs, rhs, relation: str, **kw) -> tuple[StepVerdict, bool, list[str]]:
+        sl, sr = self.substitute(lhs), self.substitute(rhs)
+        v, cached = self.grader.check(sl, sr, relation, self.context, **kw)
+        opaque = []
+        if v.status is Status.REFUTED:
+            opaque = self._opaque(sl, sr)
+        return v, cached, opaque
+
+    def holds(self, lhs, relation, rhs) -> bool:
+        """For hints: does the repaired step hold?  Small budget."""
+        o = self.grader.options
+        v, _, _ = self.check(lhs, rhs, relation, examples=min(o.examples, o.hint_examples),
+                             time_limit=min(o.time_limit, 2.0))
+        return _holds(v)
+
+    # -- grading ----------------------------------------------------------------
+    def grade_all(self) -> list[StepResult]:
+        for n, chain in enumerate(getattr(self.submission, "chains", None) or []):
+            lines = [_Line(getattr(m, "line", None), str(getattr(m, "latex", "") or ""), getattr(m, "expr", None),
+                           getattr(m, "error", None), getattr(m, "relation", None))
+                     for m in (getattr(chain, "lines", None) or [])]
+            if not lines:
+                continue
+            if getattr(chain, "kind", "chain") == "claim" and len(lines) == 2:
+                self._claim(n, lines)
+            else:
+                self._chain(n, lines)
+        return self.results
+
+    def _step(self, n, line: _Line, verdict: str, message: str, **kw) -> StepResult:
+        r = StepResult(line=line.line, latex=line.latex, relation=line.relation, verdict=verdict,
+                       message=message, chain=n, **kw)
+        self.results.append(r)
+        return r
+
+    def _verdict_fields(self, v: StepVerdict, cached: bool, lhs, rhs) -> dict:
+        return dict(method=v.method, status=v.status.value, seconds=round(v.seconds, 4), cached=cached,
+                    lhs=_text(lhs), rhs=_text(rhs))
+
+    def _ok_message(self, v: StepVerdict) -> str:
+        if v.status is Status.SUPPORTED:
+            return f"numerically supported ({v.examples} models)"
+        return "proved" + (f" ({', '.join(v.rewrites[:4])})" if v.rewrites else "")
+
+    def _unverified_message(self, v: StepVerdict, opaque: list[str]) -> str:
+        if opaque:
+            return (f"not checkable: depends on {', '.join(opaque)}, which the submission does not define")
+        return f"not checkable: {v.message}" if v.message else "not checkable"
+
+    def _wrong(self, n, line: _Line, lhs, rhs, relation, v, cached, *, against, message, new_error=True):
+        hint = ""
+        if self.grader.options.hints:
+            try:
+                hint = diagnose(self.substitute(lhs), self.substitute(rhs), relation, self.holds)
+            except Exception:
+                hint = ""
+        text = message
+        if hint:
+            text += f"; {hint}"
+        return self._step(n, line, INVALID, text, against=against, counterexample=_counterexample(v), hint=hint,
+                          new_error=new_error, **self._verdict_fields(v, cached, lhs, rhs))
+
+    def _claim(self, n, lines: list[_Line]):
+        lhs_line, rhs_line = lines
+        rel = rhs_line.relation or "="
+        shown = _Line(rhs_line.line, f"{lhs_line.latex} {rel} {rhs_line.latex}" if lhs_line.latex else rhs_line.latex,
+                      rhs_line.expr, rhs_line.error, rel)
+        if lhs_line.expr is None or rhs_line.expr is None:
+            err = lhs_line.error or rhs_line.error or "could not be read"
+            self._step(n, shown, UNPARSED, f"could not be read: {err}", kind="claim")
+            return
+        defined = self._is_definition(lhs_line.expr, rhs_line.expr)
+        if defined is not None and rel == "=":
+            self._step(n, shown, VALID, f"definition of {defined}", kind="claim", lhs=_text(lhs_line.expr),
+                       rhs=_text(rhs_line.expr))
+            return
+        v, cached, opaque = self.check(lhs_line.expr, rhs_line.expr, rel)
+        fields = self._verdict_fields(v, cached, lhs_line.expr, rhs_line.expr)
+        if _holds(v):
+            self._step(n, shown, VALID, self._ok_message(v), kind="claim", **fields)
+        elif v.status is Status.REFUTED and not opaque:
+            r = self._wrong(n, shown, lhs_line.expr, rhs_line.expr, rel, v, cached, against=None,
+                            message="this claim does not hold for every model")
+            r.kind = "claim"
+        else:
+            self._step(n, shown, UNVERIFIED, self._unverified_message(v, opaque), kind="claim", **fields)
+
+    def _chain(self, n, lines: list[_Line]):
+        prev = None        # index of the last readable line
+        anchor = None      # index of the last line known to be on track
+        off_track = False
+        error_line = None
+        skipped = []       # unreadable lines since prev
+        for i, ln in enumerate(lines):
+            if i > 0 and not ln.relation:
+                ln.relation = "="
+            if ln.expr is None:
+                self._step(n, ln, UNPARSED, f"could not be read: {ln.error or 'no expression'}",
+                           kind="step" if i else "line")
+                skipped.append(ln.line)
+                continue
+            if prev is None:
+                if i > 0:
+                    self._step(n, ln, UNVERIFIED, "not checkable: the line before could not be read")
+                prev = anchor = i
+                skipped = []
+                continue
+            rels = [lines[k].relation or "=" for k in range(prev + 1, i + 1)]
+            rel_prev = compose(rels)
+            p = lines[prev]
+            if rel_prev is None:
+                self._step(n, ln, UNVERIFIED, "not checkable: the relations between the lines point both ways",
+                           against=p.line)
+                prev = i
+                if not off_track:
+                    anchor = i
+                skipped = []
+                continue
+            defined = self._is_definition(p.expr, ln.expr)
+            if defined is not None and rel_prev == "=" and not off_track:
+                self._step(n, ln, VALID, f"definition of {defined}", against=p.line, lhs=_text(p.expr),
+                           rhs=_text(ln.expr))
+                prev = anchor = i
+                skipped = []
+                continue
+            gap = (f" (line{'s' if len(skipped) > 1 else ''} {', '.join(map(str, skipped))} in between could not be read)"
+                   if skipped else "")
+            if not off_track:
+                v, cached, opaque = self.check(p.expr, ln.expr, rel_prev)
+                fields = self._verdict_fields(v, cached, p.expr, ln.expr)
+                if _holds(v):
+                    self._step(n, ln, VALID, self._ok_message(v), against=p.line, **fields)
+                    anchor = i
+                elif v.status is Status.REFUTED and not opaque and not skipped:
+                    self._wrong(n, ln, p.expr, ln.expr, rel_prev, v, cached, against=p.line,
+                                message=f"does not follow from line {p.line}")
+                    off_track = True
+                    error_line = ln.line
+                elif v.status is Status.REFUTED and not opaque:
+                    self._step(n, ln, UNVERIFIED, f"not checkable: does not follow from line {p.line}{gap}",
+                               against=p.line, counterexample=_counterexample(v), **fields)
+                    anchor = i
+                else:
+                    self._step(n, ln, UNVERIFIED, self._unverified_message(v, opaque), against=p.line, **fields)
+                    anchor = i
+            else:
+                a = lines[anchor]
+                rel_anchor = compose([lines[k].relation or "=" for k in range(anchor + 1, i + 1)])
+                va = None
+                if rel_anchor is not None:
+                    va, ca, _ = self.check(a.expr, ln.expr, rel_anchor)
+                if va is not None and _holds(va):
+                    self._step(n, ln, VALID,
+                               f"back on track: follows from line {a.line}"
+                               + (f" ({self._ok_message(va)})" if va.status is Status.SUPPORTED else ""),
+                               against=a.line, back_on_track=True, **self._verdict_fields(va, ca, a.expr, ln.expr))
+                    off_track = False
+                    anchor = i
+                else:
+                    v, cached, opaque = self.check(p.expr, ln.expr, rel_prev)
+                    fields = self._verdict_fields(v, cached, p.expr, ln.expr)
+                    if _holds(v):
+                        self._step(n, ln, VALID,
+                                   f"follows from line {p.line}, but carries the error of line {error_line}",
+                                   against=p.line, carries_error=True, **fields)
+                    elif v.status is Status.REFUTED and not opaque and not skipped:
+                        self._wrong(n, ln, p.expr, ln.expr, rel_prev, v, cached, against=p.line,
+                                    message=f"does not follow from line {p.line} (nor from line {a.line}, "
+                                            f"the last correct line)")
+                    else:
+                        msg = (self._unverified_message(v, opaque) if v.status is not Status.REFUTED
+                               else f"not checkable: does not follow from line {p.line}{gap}")
+                        self._step(n, ln, UNVERIFIED, msg, against=p.line, **fields)
+            prev = i
+            skipped = []
+
+    # -- the assignment's goal -----------------------------------------------------
+    def _equivalent(self, a, b) -> bool:
+        if a == b:
+            return True
+        names_a = {getattr(s, "name", str(s)) for s in getattr(a, "free_symbols", set())}
+        names_b = {getattr(s, "name", str(s)) for s in getattr(b, "free_symbols", set())}
+        if names_a != names_b:
+            return False
+        v, _, _ = self.check(a, b, "=")
+        return _holds(v)
+
+    def _rename(self, e):
+        """Goal terms use the assignment's symbols; map them onto the submission's by name."""
+        if self.context is None:
+            return e
+        symbols = getattr(self.context, "symbols", {}) or {}
+        repl = {s: symbols[s.name] for s in getattr(e, "free_symbols", ()) if isinstance(s, sp.Symbol)
+                and s.name in symbols and symbols[s.name] != s}
+        return e.xreplace(repl) if repl else e
+
+    def check_goal(self, assignment) -> GoalResult:
+        g_lhs, g_rel, g_rhs = assignment.goal
+        g_lhs, g_rhs = self._rename(g_lhs), self._rename(g_rhs)
+        text = assignment.goal_text
+        # a claim or a chain from one side of the goal to the other, with no invalid step between
+        by_line: dict[tuple, StepResult] = {}
+        for r in self.results:
+            by_line[(r.chain, r.line)] = r
+        for n, chain in enumerate(getattr(self.submission, "chains", None) or []):
+            lines = list(getattr(chain, "lines", None) or [])
+            if not lines or lines[0].expr is None:
+                continue
+            head = self.substitute(lines[0].expr)
+            for first, last, rel_goal in ((g_lhs, g_rhs, g_rel), (g_rhs, g_lhs, FLIP.get(g_rel, g_rel))):
+                if not self._equivalent(head, self.substitute(first)):
+                    continue
+                rels = []
+                for k in range(1, len(lines)):
+                    m = lines[k]
+                    r = by_line.get((n, m.line))
+                    rels.append(m.relation or "=")
+                    if m.expr is None or r is None or r.verdict != VALID:
+                        break
+                    c = compose(rels)
+                    if c is None:
+                        break
+                    if (c == rel_goal or c == "=") and self._equivalent(self.substitute(m.expr), self.substitute(last)):
+                        return GoalResult(text, True, m.line, f"goal reached on line {m.line}")
+        return GoalResult(text, False, None, "the derivation does not reach the goal with valid steps")
+
+
+def grade_file(path, options: GradeOptions | None = None, cache: StepCache | None = None, assignment=None,
+               **kw) -> SubmissionResult:
+    """Grade one file in this process (no isolation): the worker's unit of work."""
+    return Grader(options, cache, assignment, **kw).grade_path(Path(path))

@@ -1,0 +1,106 @@
+"""Terminal report of `elbo-proofs grade`: one table per submission.
+
+Columns: the file line, the student's LaTeX, the verdict, and what to say about
+it -- for a wrong step the counterexample and, where one was found, the nearest
+correct form ("the sign of log(P(X)) is flipped").  Plain data in (dicts from
+SubmissionResult.to_dict()), rich out.
+"""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+STYLE = {"valid": "green", "invalid": "bold red", "unverified": "yellow", "unparsed": "magenta"}
+MAX_LATEX = 90
+
+
+def _short(text: str, n: int = MAX_LATEX) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _fmt(x) -> str:
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return str(x)
+
+
+def counterexample_text(cx: dict | None) -> str:
+    if not cx:
+        return ""
+    values = ", ".join(f"{k} = {_fmt(v)}" for k, v in (cx.get("values") or {}).items())
+    model = f" [{cx['model']}]" if cx.get("model") else ""
+    return f"counterexample{model}: {values or 'any model'} gives left {_fmt(cx.get('lhs'))}, right {_fmt(cx.get('rhs'))}"
+
+
+def step_message(step: dict) -> str:
+    msg = step.get("message") or ""
+    if step.get("verdict") == "invalid" and step.get("counterexample"):
+        msg += "\n" + counterexample_text(step["counterexample"])
+    return msg
+
+
+def render_submission(result: dict, console: Console, *, show_valid: bool = True) -> None:
+    path = result.get("path", "")
+    if result.get("status") != "graded":
+        console.print(Text.assemble((f"{path}: ", "bold"), ("not graded", "bold red"),
+                                    f" -- {result.get('reason', '')}"))
+        return
+    table = Table(title=str(path), title_justify="left", show_lines=False, expand=False)
+    table.add_column("line", justify="right", no_wrap=True)
+    table.add_column("rel", no_wrap=True)
+    table.add_column("student's LaTeX", overflow="fold", max_width=60)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("notes", overflow="fold", max_width=70)
+    for s in result.get("steps", []):
+        if not show_valid and s.get("verdict") == "valid" and not s.get("back_on_track"):
+            continue
+        verdict = s.get("verdict", "")
+        label = verdict + (" (back on track)" if s.get("back_on_track") else "")
+        table.add_row(str(s.get("line") or ""), s.get("relation") or "", _short(s.get("latex", "")),
+                      Text(label, style=STYLE.get(verdict, "")), step_message(s))
+    console.print(table)
+    counts = result.get("counts") or {}
+    first = result.get("first_error_line")
+    summary = Text.assemble(
+        ("score ", "bold"), (f"{result.get('score', 0):g}/{result.get('max_score', 0):g}", "bold"),
+        f"  ({result.get('score_explanation', '')})  ",
+        ("first error: ", "bold"), (f"line {first}" if first else "none", "red" if first else "green"),
+        "  " + ", ".join(f"{v} {k}" for k, v in counts.items() if v),
+    )
+    console.print(summary)
+    goal = result.get("goal")
+    if goal:
+        console.print(Text.assemble(("goal: ", "bold"), goal.get("text", ""), " -- ",
+                                    (goal.get("message", ""), "green" if goal.get("reached") else "red")))
+    for note in result.get("notes") or []:
+        console.print(Text(f"note: {note}", style="dim"))
+    console.print()
+
+
+def render(results: list[dict], console: Console | None = None) -> None:
+    console = console or Console(highlight=False)
+    for r in results:
+        render_submission(r, console)
+    if len(results) > 1:
+        graded = [r for r in results if r.get("status") == "graded"]
+        wrong = sum(1 for r in graded if r.get("first_error_line"))
+        not_graded = len(results) - len(graded)
+        console.print(Text.assemble(("total: ", "bold"), f"{len(results)} submissions, {len(graded)} graded, "
+                                    f"{wrong} with an error, {not_graded} not graded"))
+
+
+def render_to_string(results: list[dict], width: int = 160) -> str:
+    console = Console(record=True, width=width, highlight=False, force_terminal=False, color_system=None,
+                      file=_Null())
+    render(results, console)
+    return console.export_text()
+
+
+class _Null:
+    def write(self, *_):
+        return 0
+
+    def flush(self):
+        pass
