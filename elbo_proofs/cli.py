@@ -32,8 +32,8 @@ def _derivation_files(paths):
 def cmd_check(args) -> int:
     from rich.console import Console
 
-    from .checking import Status, check_derivation
-    from .parsing import load_derivation
+    from .checking import check_derivation
+    from .parsing import load_derivations
     from .reports.check_report import print_json, print_table
 
     console = Console(highlight=False, soft_wrap=False)
@@ -44,18 +44,28 @@ def cmd_check(args) -> int:
         try:
             if problem:
                 raise problem
-            derivation = load_derivation(path)
-            result = check_derivation(derivation, examples=args.examples, time_limit=args.time_limit,
-                                      numeric=not args.no_numeric)
+            derivations = load_derivations(path)
         except InputError as exc:
             errors.append({"path": str(path), "error": str(exc)})
-            err.print(f"[red]error[/red]: {exc}", markup=True, highlight=False)
+            err.print(f"error: {exc}", markup=False, highlight=False)
             code = EXIT_BAD_INPUT
             continue
-        results.append(result)
-        if args.format == "table":
-            print_table(result, console, show_rules=args.rules)
-        for s in result.steps + ([result.goal] if result.goal else []):
+        for derivation in derivations:
+            result = check_derivation(derivation, examples=args.examples, time_limit=args.time_limit,
+                                      numeric=not args.no_numeric)
+            results.append(result)
+            if args.format == "table":
+                print_table(result, console, show_rules=args.rules)
+            code = _exit_code(result, path, err, code)
+    if args.format == "json":
+        print_json(results, errors)
+    return code
+
+
+def _exit_code(result, path, err, code) -> int:
+    from .checking import Status
+
+    for s in result.steps + ([result.goal] if result.goal else []):
             st = s.verdict.status
             if st is Status.NOT_CHECKABLE:
                 label = "goal" if s is result.goal else f"step {s.number}"
@@ -64,8 +74,6 @@ def cmd_check(args) -> int:
                 code = EXIT_BAD_INPUT
             elif st is not Status.PROVED and code == EXIT_OK:
                 code = EXIT_FAILED
-    if args.format == "json":
-        print_json(results, errors)
     return code
 
 

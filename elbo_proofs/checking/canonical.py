@@ -101,7 +101,7 @@ class Canonicalizer:
             return sp.Add(*[self.log(f) for f in u.args])
         if isinstance(u, sp.Pow):
             base, ex = u.base, u.exp
-            if base.is_positive or _positive_term(base):
+            if base.is_positive or _positive_term(base) or self._probability_complement(base):
                 self.trace.use("log of a power")
                 return self.canon(ex) * self.log(base)
             if isinstance(base, sp.exp) or base == sp.E:
@@ -133,6 +133,12 @@ class Canonicalizer:
             return self.log(cu)
         return sp.expand_log(sp.log(cu))
 
+    def _probability_complement(self, e) -> bool:
+        """1 - m for a declared probability m is positive, though SymPy cannot tell."""
+        rest = sp.expand(1 - e)
+        name = rest.base.label.name if isinstance(rest, sp.Indexed) else getattr(rest, "name", None)
+        return name is not None and self.ctx.kinds.get(name) == "probability"
+
     def _chain_rule(self, d: Density):
         """Model densities factor in a fixed order: p(a, b | c) = p(a | b, c) p(b | c)."""
         if d.name not in MODEL_FAMILIES:
@@ -140,9 +146,11 @@ class Canonicalizer:
         vars_ = sorted(d.vars, key=str)
         given = sorted(d.given, key=str)
         if given:
-            self.trace.use("Bayes' rule")
             joint = vars_ + given
-            return self._joint(d.name, joint) - self._joint(d.name, given)
+            result = sp.expand(self._joint(d.name, joint) - self._joint(d.name, given))
+            if result != sp.log(d):
+                self.trace.use("Bayes' rule")
+            return result
         if len(vars_) > 1:
             self.trace.use("joint as conditional times marginal")
         return self._joint(d.name, vars_)
@@ -151,7 +159,13 @@ class Canonicalizer:
         vars_ = sorted(vars_, key=str)
         total = sp.Integer(0)
         for i, v in enumerate(vars_):
-            total += sp.log(Density(name, (v,), tuple(vars_[i + 1:])))
+            factor = Density(name, (v,), tuple(vars_[i + 1:]))
+            fam = self.family(factor) if factor in self.ctx.families else None
+            if fam is not None:
+                self.trace.use(f"declared family of {name}")
+                total += self.log(fam)
+            else:
+                total += sp.log(factor)
         return total
 
     # -- operators --------------------------------------------------------------
@@ -249,21 +263,31 @@ class Canonicalizer:
         return sp.exp(self.log(Density(name, rest, tuple(sorted(given, key=str)))))
 
     def _sum(self, e: sp.Sum):
-        (j, lo, hi) = e.limits[0]
-        if len(e.limits) > 1:
-            return self._sum(sp.Sum(sp.Sum(e.function, *e.limits[1:]), e.limits[0]))
-        j2 = self._canonical_index(j, lo, hi)
-        body = sp.expand(self.canon(e.function.xreplace({j: j2}) if j2 != j else e.function))
-        total = sp.Integer(0)
-        for term in sp.Add.make_args(body):
-            const, dep = _split_index(term, j2)
-            if dep == 1:
-                if const != 0:
-                    self.trace.use("sum of a constant")
-                total += const * (hi - lo + 1)
-            else:
-                total += const * sp.Sum(dep, (j2, lo, hi))
-        return total
+        """Finite sums are linear; summands free of the index count (hi - lo + 1) times.
+
+        Limits are handled innermost first; SymPy merges nested sums, so the
+        result may be one Sum with several limits.
+        """
+        renames = {}
+        limits = []
+        for j, lo, hi in e.limits:
+            j2 = self._canonical_index(j, lo, hi)
+            if j2 != j and not any(j2 == l[0] for l in e.limits):
+                renames[j] = j2
+            limits.append((renames.get(j, j), lo, hi))
+        result = self.canon(e.function.xreplace(renames) if renames else e.function)
+        for j, lo, hi in limits:
+            total = sp.Integer(0)
+            for term in sp.Add.make_args(sp.expand(result)):
+                const, dep = _split_index(term, j)
+                if dep == 1:
+                    if const != 0:
+                        self.trace.use("sum of a constant")
+                    total += const * (hi - lo + 1)
+                else:
+                    total += const * sp.Sum(dep, (j, lo, hi))
+            result = total
+        return result
 
     def _canonical_index(self, j, lo, hi):
         for sym, l2, h2 in self.ctx.indices.values():

@@ -21,7 +21,8 @@ RELATIONS = {"=": "=", "==": "=", "<=": "<=", ">=": ">=", "~=": "~=", "approx": 
 MAX_FILE_BYTES = 200_000
 MAX_STEPS = 200
 TOP_KEYS = {"title", "source", "symbols", "vectors", "indices", "distributions", "random", "let",
-            "samples", "functions", "goal", "steps", "densities"}
+            "samples", "functions", "goal", "steps", "densities", "parts"}
+PART_KEYS = {"title", "goal", "steps"}
 
 
 @dataclass
@@ -69,7 +70,29 @@ def load_derivation(path) -> Derivation:
         raise InputError("file is not UTF-8 text", file=path) from None
 
 
+def load_derivations(path) -> list[Derivation]:
+    """Every chain of a file: its `steps`, or each entry of its `parts` (sharing declarations)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", file=path) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}", file=path)
+    try:
+        return parse_derivations(raw.decode("utf-8"), path=str(path))
+    except UnicodeDecodeError:
+        raise InputError("file is not UTF-8 text", file=path) from None
+
+
 def parse_derivation(text: str, path: str | None = None) -> Derivation:
+    parts = parse_derivations(text, path)
+    if len(parts) != 1:
+        raise InputError(f"file holds {len(parts)} derivations (parts:); expected one", file=path)
+    return parts[0]
+
+
+def parse_derivations(text: str, path: str | None = None) -> list[Derivation]:
     try:
         data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
@@ -81,16 +104,34 @@ def parse_derivation(text: str, path: str | None = None) -> Derivation:
     unknown = set(data) - TOP_KEYS - {"__line__"}
     if unknown:
         raise InputError(f"unknown field(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(TOP_KEYS))})", file=path)
-    for key in ("title", "steps"):
-        if key not in data:
-            raise InputError(f"missing field '{key}'", file=path)
-    steps_raw = data["steps"]
+    if "title" not in data:
+        raise InputError("missing field 'title'", file=path)
+    if "steps" not in data and "parts" not in data:
+        raise InputError("missing field 'steps'", file=path)
+    if "parts" in data:
+        parts = data["parts"]
+        if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
+            raise InputError("'parts' must be a non-empty list of mappings with steps:", file=path, line=data.get("__line__"))
+    else:
+        parts = [{"title": data["title"], "goal": data.get("goal"), "steps": data["steps"]}]
+    context = build_context(data, path)
+    out = []
+    for k, part in enumerate(parts, start=1):
+        unknown = set(part) - PART_KEYS - {"__line__"}
+        if unknown:
+            raise InputError(f"part {k}: unknown field(s): {', '.join(sorted(unknown))}", file=path, line=part.get("__line__"))
+        if "steps" not in part:
+            raise InputError(f"part {k}: missing field 'steps'", file=path, line=part.get("__line__"))
+        title = str(part.get("title") or data["title"])
+        out.append(_chain(title, part.get("steps"), part.get("goal"), context, data, path))
+    return out
+
+
+def _chain(title, steps_raw, goal_raw, context, data, path) -> Derivation:
     if not isinstance(steps_raw, list) or not steps_raw:
         raise InputError("'steps' must be a non-empty list", file=path, line=data.get("__line__"))
     if len(steps_raw) > MAX_STEPS:
         raise InputError(f"{len(steps_raw)} steps; the limit is {MAX_STEPS}", file=path)
-
-    context = build_context(data, path)
     steps = []
     for n, item in enumerate(steps_raw, start=1):
         if isinstance(item, str):
@@ -109,17 +150,16 @@ def parse_derivation(text: str, path: str | None = None) -> Derivation:
         except InputError as exc:
             raise exc.located(file=path, step=n, line=line) from None
         steps.append(Step(n, text, expr, RELATIONS[rel_text], str(item.get("by", "") or ""), line))
-
     goal = None
     goal_text = ""
-    if data.get("goal"):
-        goal_text = str(data["goal"])
+    if goal_raw:
+        goal_text = str(goal_raw)
         try:
             goal = parse_relation(goal_text, context)
         except InputError as exc:
             raise exc.located(file=path, step="goal") from None
         goal = (goal[0], RELATIONS[goal[1]], goal[2])
-    return Derivation(str(data["title"]), steps, context, str(data.get("source", "") or ""), path, goal, goal_text)
+    return Derivation(title, steps, context, str(data.get("source", "") or ""), path, goal, goal_text)
 
 
 def _mapping(data, key, path) -> dict:

@@ -151,6 +151,12 @@ class NameResolver:
             return self.density(dname, args, given or [])
         if text in self.context.functions:
             return sp.Function(text, real=True)(*args)
+        if "_" in text:
+            # x_hat_j(z_l): component j of a declared function, at another point
+            base, sub = text.rsplit("_", 1)
+            if base in self.context.functions and (sub in self.context.indices or sub.isdigit()):
+                idx = self.context.indices[sub][0] if sub in self.context.indices else sp.Integer(int(sub))
+                return sp.Function(base, real=True)(idx, *args)
         if self.strict:
             raise InputError(f"unknown function '{text}'")
         return sp.Function(text, real=True)(*args)

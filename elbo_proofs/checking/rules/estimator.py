@@ -45,17 +45,34 @@ def expectation_over_samples(e, ctx: Context):
 
 
 def _expect_sum(s, ctx: Context):
-    """sum_{l} f(z_l) -> (count) * E_q[f(z)] when every sample in f is indexed by l."""
-    if isinstance(s, sp.Sum):
-        (l, lo, hi) = s.limits[0]
-        body = s.function
-        if isinstance(body, sp.Sum) and not has_samples(body.limits[0][2], ctx):
-            # sum over l of a sum over j: swap, the inner limits do not depend on l
-            inner = _expect_sum(sp.Sum(body.function, (l, lo, hi)), ctx)
-            return None if inner is None else sp.Sum(inner, *body.limits)
-        expectation = _expect_one(body, l, ctx)
-        return None if expectation is None else (hi - lo + 1) * expectation
-    return _expect_one(s, None, ctx)
+    """sum_{l} f(z_l) -> (count) * E_q[f(z)] when every sample in f is indexed by l.
+
+    Other sums (over pixels j) may surround or sit inside the sum over samples;
+    their limits must not depend on the samples.
+    """
+    if not isinstance(s, sp.Sum):
+        return _expect_one(s, None, ctx)
+    body, limits = s.function, list(s.limits)
+    while isinstance(body, sp.Sum):
+        limits += list(body.limits)
+        body = body.function
+    names = sample_names(body, ctx)
+    if len(names) != 1:
+        return None
+    (name,) = names
+    occurrences = {ix for ix in body.atoms(sp.Indexed) if ix.base.label.name == name}
+    index_tuples = {ix.indices for ix in occurrences}
+    if len(index_tuples) != 1 or len(next(iter(index_tuples))) != 1:
+        return None
+    (l,) = index_tuples.pop()
+    mine = [lim for lim in limits if lim[0] == l]
+    others = [lim for lim in limits if lim[0] != l]
+    if len(mine) != 1 or any(x.has(l) for lim in others for x in lim[1:]):
+        return None
+    _, lo, hi = mine[0]
+    _, var, dist = ctx.samples[name]
+    expectation = Expectation(body.xreplace({ix: var for ix in occurrences}), var, dist)
+    return (hi - lo + 1) * (sp.Sum(expectation, *others) if others else expectation)
 
 
 def _expect_one(body, l, ctx: Context):
