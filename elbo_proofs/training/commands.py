@@ -50,6 +50,7 @@ def _add_train(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--names", default=d["names"],
                    help="the ELBO's vectors for data, Bernoulli mean, encoder mean, encoder std (default %(default)s)")
     p.add_argument("--threads", type=int, default=d["threads"], help="CPU threads (default: torch's choice)")
+    p.add_argument("--offline", action="store_true", help="never download: fail with a message when files are missing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_train)
     return p
@@ -62,6 +63,7 @@ def _add_evaluate(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--iw-samples", type=int, default=0, help="importance samples (default: as in training)")
     p.add_argument("--out", default=None, help="also write sample and reconstruction PNGs here")
+    p.add_argument("--offline", action="store_true", help="never download MNIST files")
     p.set_defaults(func=run_evaluate)
     return p
 
@@ -109,6 +111,7 @@ def run_train(args) -> int:
         lr=args.lr, seed=args.seed, binarize=args.binarize, mc_samples=args.mc_samples, split=args.split,
         iw_samples=args.iw_samples, eval_mc_samples=args.eval_mc_samples, compile=args.compile,
         precision=args.precision, names=args.names, progress=not args.no_progress, threads=args.threads,
+        download=not args.offline,
     )
     try:
         expr = load_proved_elbo(cfg.derivation)
@@ -129,7 +132,8 @@ def run_evaluate(args) -> int:
     from .evaluate import evaluate
 
     try:
-        evaluate(args.checkpoint, data_dir=args.data_dir, device=args.device, iw_samples=args.iw_samples, out=args.out)
+        evaluate(args.checkpoint, data_dir=args.data_dir, device=args.device, iw_samples=args.iw_samples, out=args.out,
+                 download=not args.offline)
     except _known_errors() as exc:
         return _fail(str(exc))
     except OSError as exc:

@@ -22,6 +22,7 @@ class TrainConfig:
     binarize: str = "dynamic"  # dynamic: fresh Bernoulli sample per epoch; static: one fixed sample
     mc_samples: int = 1  # reparameterized samples per image in the loss
     split: int = DEFAULT_SPLIT  # only used when the folder holds just the test files
+    download: bool = True  # fetch missing files from the mirrors
     iw_samples: int = 0  # importance samples for log p(x); 0: 1000 on GPU, 200 on CPU
     eval_mc_samples: int = 1  # samples per image for the reported ELBO
     compile: str = "auto"  # auto (on CUDA) | on | off

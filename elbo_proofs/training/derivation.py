@@ -27,23 +27,38 @@ def _reasons(result) -> str:
 
 
 def load_proved_elbo(path) -> sp.Expr:
-    """The last expression of the derivation at `path`, after `check` proves every step."""
+    """The last expression of the derivation at `path`, after `check` proves every step.
+
+    A file with several chains (`parts`) must be proved in all of them; the
+    ELBO is the last expression of the last chain.
+    """
     try:
-        from elbo_proofs.parsing import load_derivation
+        from elbo_proofs import parsing
     except ImportError as exc:  # the parser is part of the package; this only guards partial installs
         raise TrainingInputError(f"cannot load derivations: {exc}") from None
     try:
-        derivation = load_derivation(path)
+        if hasattr(parsing, "load_derivations"):
+            derivations = list(parsing.load_derivations(path))
+        else:
+            derivations = [parsing.load_derivation(path)]
     except Exception as exc:  # InputError and friends carry their own location
-        raise TrainingInputError(f"{path}: {' '.join(str(exc).split())}") from None
+        raise TrainingInputError(_one_line(exc, path)) from None
+    if not derivations or not derivations[-1].steps:
+        raise TrainingInputError(f"{path}: no steps, so no ELBO to train")
     try:
         from elbo_proofs.checking import check_derivation
     except ImportError as exc:
         raise TrainingInputError(f"cannot check {path}: the checker is not available ({exc})") from None
-    try:
-        result = check_derivation(derivation)
-    except Exception as exc:
-        raise TrainingInputError(f"{path}: checking failed: {' '.join(str(exc).split())}") from None
-    if not getattr(result, "proved", False):
-        raise TrainingInputError(f"{path} is not proved, so it cannot be trained: {_reasons(result)}")
-    return derivation.steps[-1].expr
+    for derivation in derivations:
+        try:
+            result = check_derivation(derivation)
+        except Exception as exc:
+            raise TrainingInputError(f"{path}: checking failed: {_one_line(exc)}") from None
+        if not getattr(result, "proved", False):
+            raise TrainingInputError(f"{path} is not proved, so train refuses it: {_reasons(result)}")
+    return derivations[-1].steps[-1].expr
+
+
+def _one_line(exc: Exception, path=None) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if path is None or str(path) in text else f"{path}: {text}"

@@ -109,11 +109,11 @@ def load_checkpoint(path, device: str = "auto"):
 
 
 def evaluate(checkpoint, data_dir: str | None = None, device: str = "auto", iw_samples: int = 0,
-             out: str | None = None, log=print) -> dict:
+             out: str | None = None, download: bool = True, log=print) -> dict:
     cfg, model, elbo, dev = load_checkpoint(checkpoint, device)
     if iw_samples:
         cfg.iw_samples = iw_samples
-    mnist = load_mnist(data_dir if data_dir is not None else cfg.data_dir, split=cfg.split)
+    mnist = load_mnist(data_dir if data_dir is not None else cfg.data_dir, split=cfg.split, allow_download=download)
     test_x = torch.from_numpy(binarize_fixed(mnist.test_images, cfg.seed + 1)).to(dev)
     log(f"{checkpoint}: {mnist.describe()}; device {dev}")
     report = final_report(model, elbo, cfg, mnist, dev, test_x)

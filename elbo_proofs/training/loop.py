@@ -158,7 +158,7 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
         if getattr(cfg, name) < 1:
             raise TrainingInputError(f"--{name.replace('_', '-')} must be at least 1")
     elbo = ELBO(expr, cfg)
-    mnist = load_mnist(cfg.data_dir, split=cfg.split)
+    mnist = load_mnist(cfg.data_dir, split=cfg.split, allow_download=cfg.download)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
 
