@@ -30,7 +30,7 @@ def _dedupe(steps):
     """One entry per distinct (checked against, text, relation): slides repeat lines."""
     seen = {}
     for s in steps:
-        key = (s.lhs, s.rhs, s.relation, s.latex if not (s.lhs or s.rhs) else "")
+        key = (s.lhs, s.rhs, s.relation, " ".join(s.latex.split()), s.back_on_track)
         if key not in seen or (seen[key].verdict != INVALID and s.verdict == INVALID):
             seen[key] = s
     return list(seen.values())
