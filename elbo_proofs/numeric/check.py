@@ -1,0 +1,226 @@
+"""numeric_check: does a step hold on concrete models that Hypothesis draws?
+
+For a step ``lhs relation rhs`` the check draws models (models.py), evaluates
+both sides (evaluate.py) and asks Hypothesis to *find* a model on which the
+relation fails; Hypothesis then shrinks it, so a refuted step comes with the
+simplest failing model it could reach.
+"""
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from hypothesis import HealthCheck, Phase, Verbosity, find, settings
+from hypothesis.errors import NoSuchExample
+
+from ..checking.verdict import Counterexample
+from ..terms import Context
+from .evaluate import Evaluator, NumericFailure, Unevaluable, check_supported
+from .models import ConcreteModel, make_plan, model_strategy
+from .quadrature import QuadratureError
+
+RTOL = 1e-5          # relative tolerance of "=" and of the slack of "<=", ">="
+ATOL = 1e-5          # absolute tolerance
+REPETITIONS = 2000   # estimator repetitions per seed
+SE_BAND = 5.0        # an estimator agrees when its mean is within 5 standard errors
+SAMPLE_SEEDS = (20240601, 977)   # both must refute an estimator step
+MAX_SHRINK_CALLS = 400           # evaluations spent shrinking a counterexample
+
+RELATIONS = {"=": "=", "==": "=", "<=": "<=", ">=": ">=", "~=": "~=", "approx": "~=", "≈": "~=",
+             "≤": "<=", "≥": ">="}
+
+_SKIPPABLE = (NumericFailure, ArithmeticError, ValueError, QuadratureError)
+_INTERNAL = (TypeError, IndexError, KeyError, AttributeError, RecursionError)
+
+
+@dataclass
+class NumericResult:
+    status: str                                   # "agree" | "counterexample" | "unevaluable"
+    counterexample: Counterexample | None = None
+    examples: int = 0                             # models evaluated on which the relation held
+    detail: str = ""                              # why unevaluable, or a note on the evidence
+    skipped: int = 0                              # models skipped (non-finite or failed evaluation)
+
+
+@dataclass
+class _Outcome:
+    lhs: float
+    rhs: float
+    holds: bool
+    note: str = ""
+
+
+def numeric_check(lhs, rhs, relation: str, context: Context, examples: int = 50, seed: int = 0, *,
+                  rtol: float = RTOL, atol: float = ATOL) -> NumericResult:
+    """Check ``lhs relation rhs`` on up to ``examples`` generated models."""
+    rel = RELATIONS.get(str(relation).strip())
+    if rel is None:
+        return NumericResult("unevaluable", detail=f"unknown relation {relation!r}")
+    lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
+    try:
+        check_supported(lhs)
+        check_supported(rhs)
+        estimator = rel == "~=" and (has_samples(lhs, context) or has_samples(rhs, context))
+        plan = make_plan([lhs, rhs], context, estimator=estimator)
+    except Unevaluable as exc:
+        return NumericResult("unevaluable", detail=str(exc))
+    except RecursionError:
+        return NumericResult("unevaluable", detail="expression too deeply nested")
+
+    judge = _Judge(lhs, rhs, rel, context, plan.sample_names if estimator else set(), seed, rtol, atol)
+    strategy = model_strategy(plan)
+    cfg = settings(max_examples=max(1, int(examples)), database=None, deadline=None, derandomize=False,
+                   suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink],
+                   verbosity=Verbosity.quiet, report_multiple_bugs=False)
+    try:
+        model = find(strategy, judge.violated, settings=cfg, random=random.Random(seed))
+    except NoSuchExample:
+        model = None
+    except Unevaluable as exc:   # a model strategy that cannot be drawn (e.g. a dimension)
+        return NumericResult("unevaluable", detail=str(exc))
+
+    if model is not None:
+        out = judge.outcome(model)
+        cex = Counterexample(values=model.values(), lhs=out.lhs, rhs=out.rhs, model=model.name, note=out.note)
+        return NumericResult("counterexample", cex, judge.agreed, skipped=judge.skipped_count)
+    if judge.agreed == 0:
+        reason = judge.reason() or "no model could be evaluated"
+        return NumericResult("unevaluable", None, 0, reason, judge.skipped_count)
+    detail = f"{judge.skipped_count} models skipped" if judge.skipped_count else ""
+    return NumericResult("agree", None, judge.agreed, detail, judge.skipped_count)
+
+
+def has_samples(e, ctx: Context) -> bool:
+    return any(ix.base.label.name in ctx.samples for ix in sp.sympify(e).atoms(sp.Indexed))
+
+
+class _Judge:
+    """Evaluates the relation on a model; remembers results so replays are deterministic."""
+
+    def __init__(self, lhs, rhs, rel, ctx, sample_names, seed, rtol, atol):
+        self.lhs, self.rhs, self.rel, self.ctx = lhs, rhs, rel, ctx
+        self.sample_names = sample_names
+        self.seed = seed
+        self.rtol, self.atol = rtol, atol
+        self.agreed = 0
+        self.skipped_count = 0
+        self.reasons: Counter = Counter()
+        self.found = False
+        self.shrink_calls = 0
+        self.cache: dict = {}
+
+    def reason(self) -> str:
+        if not self.reasons:
+            return ""
+        (reason, _), = self.reasons.most_common(1)
+        return reason
+
+    @staticmethod
+    def _key(model: ConcreteModel):
+        return tuple(sorted(model.values().items()))
+
+    def violated(self, model: ConcreteModel) -> bool:
+        try:
+            key = self._key(model)
+        except _SKIPPABLE:
+            return False
+        if key in self.cache:
+            return self.cache[key]
+        if self.found:
+            self.shrink_calls += 1
+            if self.shrink_calls > MAX_SHRINK_CALLS:
+                return False   # stop spending time on shrinking; the best example so far stands
+        try:
+            out = self.outcome(model)
+        except Unevaluable as exc:
+            self._skip(str(exc))
+            return self._remember(key, False)
+        except _SKIPPABLE as exc:
+            self._skip(f"evaluation failed on the drawn models ({type(exc).__name__}: {exc})")
+            return self._remember(key, False)
+        except _INTERNAL as exc:
+            self._skip(f"cannot evaluate ({type(exc).__name__}: {exc})")
+            return self._remember(key, False)
+        if out is None:
+            self._skip("both sides are not finite on the drawn models")
+            return self._remember(key, False)
+        if out.holds:
+            if not self.found:
+                self.agreed += 1
+            return self._remember(key, False)
+        self.found = True
+        return self._remember(key, True)
+
+    def _remember(self, key, value):
+        self.cache[key] = value
+        return value
+
+    def _skip(self, reason):
+        if not self.found:
+            self.skipped_count += 1
+            self.reasons[reason] += 1
+
+    # -- evaluation ----------------------------------------------------------------
+    def outcome(self, model: ConcreteModel) -> _Outcome | None:
+        ev = Evaluator(self.ctx, model)
+        if not self.sample_names:
+            env = model.env()
+            l, r = ev.evaluate(self.lhs, env), ev.evaluate(self.rhs, env)
+            if l.ndim or r.ndim:
+                raise Unevaluable("a side still depends on an unbound variable")
+            l, r = float(l), float(r)
+            if not (np.isfinite(l) and np.isfinite(r)):
+                return None
+            return _Outcome(l, r, self._holds(l, r))
+        results = []
+        for s in SAMPLE_SEEDS:
+            rng = np.random.default_rng([s, int(self.seed) & 0xFFFFFFFF])
+            env = model.env(extra_vectors=self._samples(ev, model, rng), depth=1)
+            l = np.broadcast_to(ev.evaluate(self.lhs, env), (REPETITIONS,))
+            r = np.broadcast_to(ev.evaluate(self.rhs, env), (REPETITIONS,))
+            if not (np.all(np.isfinite(l)) and np.all(np.isfinite(r))):
+                return None
+            diff = l - r
+            mean, se = float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(REPETITIONS))
+            lm, rm = float(l.mean()), float(r.mean())
+            tol = SE_BAND * se + self.atol + self.rtol * max(abs(lm), abs(rm))
+            results.append((lm, rm, abs(mean) <= tol, se))
+        lm, rm, _, se = results[0]
+        holds = any(ok for _, _, ok, _ in results)
+        note = (f"estimator averaged over {REPETITIONS} repetitions (standard error of the difference {se:.3g}; "
+                f"refuted with two independent sample seeds)")
+        return _Outcome(lm, rm, holds, note)
+
+    def _holds(self, l: float, r: float) -> bool:
+        tol = self.atol + self.rtol * max(abs(l), abs(r))
+        if self.rel in ("=", "~="):
+            return abs(l - r) <= tol
+        if self.rel == "<=":
+            return l <= r + tol
+        return l >= r - tol
+
+    def _samples(self, ev: Evaluator, model: ConcreteModel, rng):
+        out = {}
+        env0 = model.env()
+        for name in sorted(self.sample_names):
+            index, _, dist = self.ctx.samples[name]
+            spec = self.ctx.indices.get(index.name)
+            lo, hi = (spec[1], spec[2]) if spec else (1, self.ctx.vectors[name][1])
+            a, b = ev.integer(sp.sympify(lo), env0), ev.integer(sp.sympify(hi), env0)
+            if a != 1:
+                raise Unevaluable(f"samples {name} must be indexed from 1")
+            gp = ev.gaussian_params(dist, env0)
+            if gp is None:
+                raise Unevaluable(f"cannot draw samples from {dist}")
+            m, v = gp
+            if len(m) != 1:
+                raise Unevaluable(f"samples {name} from a vector density are not supported")
+            m, v = float(m[0]), float(v[0])
+            if v <= 0:
+                raise NumericFailure("non-positive variance")
+            from .evaluate import Vec
+            out[name] = Vec([m + np.sqrt(v) * rng.standard_normal(REPETITIONS) for _ in range(b)])
+        return out

@@ -1,0 +1,573 @@
+"""Term -> number: a recursive numpy evaluator over the term language.
+
+Values are numpy arrays.  A variable bound by an expectation, an integral or a
+set of estimator repetitions is an array of nodes on its own axis (see
+quadrature.py), so the body of an E[...] is evaluated once for all nodes and
+reduced with the quadrature weights.  Vectors (mu with components mu_j) are
+`Vec`s: a tuple of component arrays, indexed from 1.
+
+Abstract densities (p(x|z) with no declared family) are delegated to the
+concrete model drawn for the example (models.py).  Anything the evaluator does
+not know raises `Unevaluable` with the node's class name; a numeric failure on
+one model (log of a negative number, overflow) raises `NumericFailure`, and the
+check skips that model.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy as sp
+from scipy import special
+
+from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance, is_density
+from ..terms.densities import density_vars
+from .quadrature import (QuadratureError, binary_grid, gauss_legendre, lead, real_line, reduce_leading,
+                         standard_normal_grid)
+
+MAX_TERMS = 10_000        # longest Sum/Product that is looped over
+MAX_ELEMENTS = 30_000_000  # largest intermediate array
+
+
+class Unevaluable(Exception):
+    """The term (or this combination of term and context) cannot be evaluated at all."""
+
+
+class NumericFailure(ArithmeticError):
+    """Evaluation on this particular model failed numerically; the model is skipped."""
+
+
+class Vec:
+    """A vector value: components 1..n, each a scalar or an array of nodes."""
+
+    __slots__ = ("comps",)
+
+    def __init__(self, comps):
+        self.comps = tuple(comps)
+
+    def __len__(self):
+        return len(self.comps)
+
+    def __getitem__(self, i: int):
+        if not 1 <= i <= len(self.comps):
+            raise NumericFailure(f"index {i} outside 1..{len(self.comps)}")
+        return self.comps[i - 1]
+
+    def replace(self, i: int, value) -> "Vec":
+        comps = list(self.comps)
+        comps[i - 1] = value
+        return Vec(comps)
+
+    def __repr__(self):
+        return f"Vec({list(self.comps)!r})"
+
+
+class Env:
+    """Values of names while evaluating.
+
+    ``bound``: names bound by E, integrals, sums, derivative perturbations and
+    estimator samples; ``drawn``: the example's symbol values.  Scalars and
+    vectors live in separate namespaces because a sample name (z with samples
+    z_l) is both a scalar variable and a vector of samples.  ``depth`` is the
+    number of node axes in use.
+    """
+
+    __slots__ = ("bound_s", "bound_v", "drawn_s", "drawn_v", "depth")
+
+    def __init__(self, drawn_s, drawn_v, depth=0, bound_s=None, bound_v=None):
+        self.drawn_s = drawn_s
+        self.drawn_v = drawn_v
+        self.depth = depth
+        self.bound_s = bound_s or {}
+        self.bound_v = bound_v or {}
+
+    def bind(self, binds: dict, depth: int | None = None) -> "Env":
+        bs, bv = dict(self.bound_s), dict(self.bound_v)
+        for name, value in binds.items():
+            if isinstance(value, Vec):
+                bv[name] = value
+                bs.pop(name, None)
+            else:
+                bs[name] = value
+                bv.pop(name, None)
+        return Env(self.drawn_s, self.drawn_v, self.depth if depth is None else depth, bs, bv)
+
+
+def _name(v) -> str | None:
+    if isinstance(v, sp.Symbol):
+        return v.name
+    if isinstance(v, sp.Indexed):
+        return v.base.label.name
+    return None
+
+
+def _is_number(x) -> bool:
+    return np.ndim(x) == 0
+
+
+_FUNCS = {
+    sp.exp: np.exp, sp.Abs: np.abs, sp.sin: np.sin, sp.cos: np.cos, sp.tan: np.tan,
+    sp.tanh: np.tanh, sp.sinh: np.sinh, sp.cosh: np.cosh, sp.atan: np.arctan,
+    sp.erf: special.erf, sp.erfc: special.erfc, sp.gamma: special.gamma, sp.loggamma: special.gammaln,
+    sp.sign: np.sign, sp.floor: np.floor, sp.ceiling: np.ceil,
+}
+
+
+class Evaluator:
+    """Evaluates terms under a Context on one concrete model."""
+
+    def __init__(self, context: Context, model):
+        self.ctx = context
+        self.model = model
+        self._let_names = {s.name: v for s, v in context.lets.items()}
+        self._lets_active: set[str] = set()
+
+    # -- entry point -----------------------------------------------------------
+    def evaluate(self, expr, env: Env):
+        with np.errstate(all="ignore"):
+            return np.asarray(self.value(sp.sympify(expr), env), dtype=float)
+
+    # -- names -----------------------------------------------------------------
+    def lookup(self, name: str, env: Env):
+        if name in env.bound_s:
+            return env.bound_s[name]
+        if name in env.bound_v:
+            return env.bound_v[name]
+        if name in self._let_names and name not in self._lets_active:
+            self._lets_active.add(name)
+            try:
+                return self.value(self._let_names[name], env)
+            finally:
+                self._lets_active.discard(name)
+        if name in env.drawn_s:
+            return env.drawn_s[name]
+        if name in env.drawn_v:
+            return env.drawn_v[name]
+        raise Unevaluable(f"no value for symbol {name}")
+
+    def lookup_vector(self, name: str, env: Env) -> Vec:
+        if name in env.bound_v:
+            return env.bound_v[name]
+        if name in env.drawn_v:
+            return env.drawn_v[name]
+        raise Unevaluable(f"{name} is used with an index but is not a vector")
+
+    def var_value(self, v, env: Env):
+        """Value of a density argument: a variable (scalar or Vec) or a component."""
+        if isinstance(v, sp.Symbol):
+            return self.lookup(v.name, env)
+        if isinstance(v, sp.Indexed):
+            return self.value(v, env)
+        return self.value(v, env)
+
+    def integer(self, e, env: Env) -> int:
+        v = self.value(e, env)
+        if not _is_number(v):
+            raise Unevaluable(f"range bound {e} depends on an integration variable")
+        v = float(v)
+        if not math.isfinite(v) or abs(v - round(v)) > 1e-9:
+            raise NumericFailure(f"range bound {e} = {v} is not an integer")
+        return int(round(v))
+
+    # -- the recursion ---------------------------------------------------------
+    def value(self, e, env: Env):
+        if isinstance(e, (Density, Normal, Bernoulli)):
+            return np.exp(self.log_density(e, env))
+        if e.is_Number:
+            if e is sp.nan or e in (sp.oo, -sp.oo, sp.zoo):
+                raise NumericFailure(f"{e} in the expression")
+            return float(e)
+        if isinstance(e, sp.NumberSymbol):
+            return float(e)
+        if isinstance(e, sp.Symbol):
+            return self.lookup(e.name, env)
+        if isinstance(e, sp.Add):
+            total = 0.0
+            for a in e.args:
+                total = total + self.scalar(a, env)
+            return total
+        if isinstance(e, sp.Mul):
+            total = 1.0
+            for a in e.args:
+                total = total * self.scalar(a, env)
+            return total
+        if isinstance(e, sp.Pow):
+            return self._pow(e, env)
+        if isinstance(e, sp.log):
+            if len(e.args) != 1:
+                return self.log_value(e.args[0], env) / np.log(self.scalar(e.args[1], env))
+            return self.log_value(e.args[0], env)
+        if isinstance(e, sp.Indexed):
+            return self._indexed(e, env)
+        if isinstance(e, sp.Sum):
+            return self._sum(e, env, product=False)
+        if isinstance(e, sp.Product):
+            if is_density(e):
+                return np.exp(self.log_density(e, env))
+            return self._sum(e, env, product=True)
+        if isinstance(e, Expectation):
+            return self._expectation(e.function, e.var, e.dist, env)
+        if isinstance(e, KL):
+            return self._kl(e, env)
+        if isinstance(e, Entropy):
+            return self._entropy(e, env)
+        if isinstance(e, Variance):
+            f, var, dist = e.args
+            m = self._expectation(f, var, dist, env)
+            m2 = self._expectation(f ** 2, var, dist, env)
+            return m2 - m ** 2
+        if isinstance(e, sp.Derivative):
+            return self._derivative(e, env)
+        if isinstance(e, sp.Integral):
+            return self._integral(e, env)
+        if isinstance(e, (sp.Max, sp.Min)):
+            vals = [self.scalar(a, env) for a in e.args]
+            op = np.maximum if isinstance(e, sp.Max) else np.minimum
+            out = vals[0]
+            for v in vals[1:]:
+                out = op(out, v)
+            return out
+        if isinstance(e, sp.core.function.AppliedUndef):
+            return self._function(e, env)
+        if isinstance(e, sp.Function) and e.func in _FUNCS:
+            return _FUNCS[e.func](*[self.scalar(a, env) for a in e.args])
+        raise Unevaluable(f"cannot evaluate {type(e).__name__}")
+
+    def scalar(self, e, env: Env):
+        v = self.value(e, env)
+        if isinstance(v, Vec):
+            raise Unevaluable(f"vector {e} used as a number")
+        if np.size(v) > MAX_ELEMENTS:
+            raise NumericFailure("intermediate array too large")
+        return v
+
+    def _pow(self, e, env):
+        base = self.scalar(e.base, env)
+        if e.exp.is_Integer:
+            n = int(e.exp)
+            b = np.asarray(base, dtype=float)
+            if n < 0 and np.any(b == 0):
+                raise NumericFailure("division by zero")
+            return b ** n
+        ex = self.scalar(e.exp, env)
+        return np.power(np.asarray(base, dtype=float), ex)
+
+    def log_value(self, arg, env: Env):
+        """log(arg), computed from log-densities and sums of logs where that avoids underflow."""
+        if isinstance(arg, (Density, Normal, Bernoulli)) or (isinstance(arg, sp.Product) and is_density(arg)):
+            return self.log_density(arg, env)
+        if isinstance(arg, sp.exp):
+            return self.scalar(arg.args[0], env)
+        if isinstance(arg, sp.Mul) and all(f.is_positive for f in arg.args):
+            total = 0.0
+            for f in arg.args:
+                total = total + self.log_value(f, env)
+            return total
+        if isinstance(arg, sp.Pow) and arg.base.is_positive and not arg.base.is_Number:
+            return self.scalar(arg.exp, env) * self.log_value(arg.base, env)
+        return np.log(self.scalar(arg, env))
+
+    def _indexed(self, e, env):
+        if len(e.indices) != 1:
+            raise Unevaluable(f"{e}: only one index per vector is supported")
+        vec = self.lookup_vector(e.base.label.name, env)
+        return vec[self.integer(e.indices[0], env)]
+
+    def _sum(self, e, env, product: bool):
+        body = e.function
+        limits = list(e.limits)
+        return self._loop(body, limits, env, product)
+
+    def _loop(self, body, limits, env, product):
+        if not limits:
+            return self.log_density(body, env) if product == "log" else self.scalar(body, env)
+        (i, lo, hi), rest = limits[0], limits[1:]
+        a, b = self.integer(lo, env), self.integer(hi, env)
+        if b - a + 1 > MAX_TERMS:
+            raise Unevaluable(f"sum over {b - a + 1} terms is too long to evaluate")
+        total = 1.0 if product is True else 0.0
+        for k in range(a, b + 1):
+            v = self._loop(body, rest, env.bind({i.name: float(k)}), product)
+            total = total * v if product is True else total + v
+        return total
+
+    # -- densities -------------------------------------------------------------
+    def family(self, d: Density):
+        return find_family(self.ctx, d)
+
+    def log_density(self, d, env: Env):
+        if isinstance(d, Normal):
+            x, m, v = (self.scalar(a, env) for a in d.args)
+            if np.any(np.asarray(v) <= 0):
+                raise NumericFailure("non-positive variance")
+            return -0.5 * np.log(2 * np.pi * v) - (x - m) ** 2 / (2 * v)
+        if isinstance(d, Bernoulli):
+            x, m = (self.scalar(a, env) for a in d.args)
+            return special.xlogy(x, m) + special.xlogy(1 - x, 1 - m)
+        if isinstance(d, sp.Product) and is_density(d):
+            return self._loop(d.function, list(d.limits), env, "log")
+        if isinstance(d, Density):
+            fam = self.family(d)
+            if fam is not None:
+                return self.log_density(fam, env)
+            return self.model.log_density(self, d, env)
+        if is_density(d):
+            raise Unevaluable(f"cannot evaluate density {type(d).__name__}")
+        # a non-density term in log-density position (inside a product of densities)
+        return np.log(self.scalar(d, env))
+
+    # -- expectations ----------------------------------------------------------
+    def measure(self, dist, env: Env):
+        """Quadrature for a density term: ({variable name: nodes}, weights), nodes on a new leading axis."""
+        depth = env.depth
+        if isinstance(dist, Normal):
+            name = _name(dist.x)
+            if not isinstance(dist.x, sp.Symbol):
+                raise Unevaluable(f"E over {dist}: its variable is not a symbol")
+            m, v = self.scalar(dist.mean, env), self.scalar(dist.var, env)
+            nodes, w = gaussian_nodes([m], [v], depth)
+            return {name: nodes[0]}, w
+        if isinstance(dist, Bernoulli):
+            if not isinstance(dist.args[0], sp.Symbol):
+                raise Unevaluable(f"E over {dist}: its variable is not a symbol")
+            m = self.scalar(dist.args[1], env)
+            x = lead(np.array([0.0, 1.0]), depth)
+            w = np.where(x > 0.5, m, 1 - m)
+            return {dist.args[0].name: x}, w
+        if isinstance(dist, sp.Product) and is_density(dist):
+            return self._product_measure(dist, env)
+        if isinstance(dist, Density):
+            fam = self.family(dist)
+            if fam is not None:
+                return self.measure(fam, env)
+            return self.model.measure(self, dist, env)
+        raise Unevaluable(f"cannot take an expectation under {type(dist).__name__}")
+
+    def gaussian_params(self, dist, env: Env):
+        """(means, variances) of a Gaussian density term (per coordinate), or None."""
+        if isinstance(dist, Normal):
+            return [self.scalar(dist.mean, env)], [self.scalar(dist.var, env)]
+        if isinstance(dist, sp.Product) and isinstance(dist.function, Normal):
+            (j, lo, hi), = dist.limits
+            means, variances = [], []
+            for k in range(self.integer(lo, env), self.integer(hi, env) + 1):
+                e2 = env.bind({j.name: float(k)})
+                means.append(self.scalar(dist.function.mean, e2))
+                variances.append(self.scalar(dist.function.var, e2))
+            return means, variances
+        if isinstance(dist, Density):
+            fam = self.family(dist)
+            if fam is not None:
+                return self.gaussian_params(fam, env)
+            return self.model.gaussian_params(self, dist, env)
+        return None
+
+    def _product_measure(self, dist, env):
+        f = dist.function
+        (j, lo, hi), = dist.limits
+        if not isinstance(f, (Normal, Bernoulli)) or not isinstance(f.args[0], sp.Indexed) \
+                or f.args[0].indices != (j,):
+            raise Unevaluable(f"cannot take an expectation under {dist}")
+        name = f.args[0].base.label.name
+        a, b = self.integer(lo, env), self.integer(hi, env)
+        if a != 1:
+            raise Unevaluable(f"{dist}: vector densities must run from 1")
+        params = []
+        for k in range(a, b + 1):
+            e2 = env.bind({j.name: float(k)})
+            params.append([self.scalar(p, e2) for p in f.args[1:]])
+        if isinstance(f, Normal):
+            nodes, w = gaussian_nodes([p[0] for p in params], [p[1] for p in params], env.depth)
+            return {name: Vec(nodes)}, w
+        grid = binary_grid(len(params))
+        comps = [lead(grid[:, i], env.depth) for i in range(len(params))]
+        w = 1.0
+        for c, (m,) in zip(comps, params):
+            w = w * np.where(c > 0.5, m, 1 - m)
+        return {name: Vec(comps)}, w
+
+    def _expectation(self, f, var, dist, env: Env):
+        binds, w = self.measure(dist, env)
+        binds = dict(binds)
+        names = [v.name for v in var] if isinstance(var, sp.Tuple) else [_name(var)]
+        if len(names) == 1 and names[0] not in binds and len(binds) == 1:
+            binds[names[0]] = next(iter(binds.values()))
+        missing = [n for n in names if n not in binds]
+        if missing:
+            raise Unevaluable(f"E[{var} ~ {dist}]: {dist} is not a density of {', '.join(missing)}")
+        inner = env.bind(binds, env.depth + 1)
+        if callable(f):
+            val = f(inner)
+        else:
+            val = self.scalar(f, inner)
+        return reduce_leading(val, w, env.depth)
+
+    def _kl(self, e, env):
+        a, b = e.args
+        return self._expectation(lambda inner: self.log_density(a, inner) - self.log_density(b, inner),
+                                 _kl_var(a), a, env)
+
+    def _entropy(self, e, env):
+        (a,) = e.args
+        return self._expectation(lambda inner: -self.log_density(a, inner), _kl_var(a), a, env)
+
+    # -- calculus --------------------------------------------------------------
+    def _derivative(self, e, env):
+        expr = e.expr
+        for var, count in reversed(e.variable_count):
+            expr = (expr, var, int(count))
+        return self._diff(expr, env)
+
+    def _diff(self, spec, env):
+        if not isinstance(spec, tuple):
+            return self.scalar(spec, env)
+        inner, var, count = spec
+        if count > 2:
+            raise Unevaluable("derivatives of order above 2 are not evaluated")
+        if isinstance(var, sp.Symbol):
+            x0 = self.lookup(var.name, env)
+            if isinstance(x0, Vec):
+                raise Unevaluable(f"derivative with respect to the vector {var.name}")
+
+            def at(x):
+                return self._diff(inner, env.bind({var.name: x}))
+        elif isinstance(var, sp.Indexed) and len(var.indices) == 1:
+            name = var.base.label.name
+            vec = self.lookup_vector(name, env)
+            i = self.integer(var.indices[0], env)
+            x0 = vec[i]
+
+            def at(x):
+                return self._diff(inner, env.bind({name: vec.replace(i, x)}))
+        else:
+            raise Unevaluable(f"derivative with respect to {var}")
+        x0 = np.asarray(x0, dtype=float)
+        if count == 1:
+            h = 1e-4 * (1 + np.abs(x0))
+            return (at(x0 + h) - at(x0 - h)) / (2 * h)
+        h = 1e-3 * (1 + np.abs(x0))
+        return (at(x0 + h) - 2 * at(x0) + at(x0 - h)) / h ** 2
+
+    def _integral(self, e, env):
+        f = e.function
+        limits = list(e.limits)
+
+        def integrate(f_or_fn, lims, env):
+            if not lims:
+                return f_or_fn(env) if callable(f_or_fn) else self.scalar(f_or_fn, env)
+            lim, rest = lims[0], lims[1:]
+            var = lim[0]
+            if var.name in self.ctx.vectors and var.name not in self.ctx.samples:
+                raise Unevaluable(f"integral over the vector {var.name}")
+            depth = env.depth
+            if len(lim) == 3:
+                lo, hi = self.scalar(lim[1], env), self.scalar(lim[2], env)
+                if not (_is_number(lo) and _is_number(hi)):
+                    raise Unevaluable("integration limits depend on an integration variable")
+                lo, hi = max(float(lo), -30.0), min(float(hi), 30.0)
+                t, w = gauss_legendre()
+                x = (hi - lo) / 2 * t + (hi + lo) / 2
+                w = w * (hi - lo) / 2
+                finite_range = True
+            else:
+                x, w = real_line()
+                finite_range = False
+            inner = env.bind({var.name: lead(x, depth)}, depth + 1)
+            val = np.asarray(integrate(f_or_fn, rest, inner), dtype=float)
+            if val.ndim <= depth:
+                if finite_range:
+                    return val * float(np.sum(w))
+                if np.all(val == 0):
+                    return val
+                raise NumericFailure("integrand does not decay: the integral diverges")
+            if not finite_range:
+                ends = np.abs(np.concatenate([val[:1].ravel(), val[-1:].ravel()]))
+                scale = np.max(np.abs(val)) if val.size else 0.0
+                if np.any(ends > 1e-10 * max(scale, 1.0)):
+                    raise NumericFailure("integrand is not negligible at +-30: the integral may diverge")
+            return np.sum(lead(w, depth) * val, axis=0)
+
+        return integrate(f, limits, env)
+
+    # -- opaque functions ------------------------------------------------------
+    def _function(self, e, env):
+        name = type(e).__name__
+        declared = self.ctx.functions.get(name)
+        args = list(e.args)
+        index = None
+        if declared is not None and len(args) == len(declared) + 1:
+            index = self.integer(args[0], env)
+            args = args[1:]
+        inputs = [self.var_value(a, env) for a in args]
+        return self.model.function(name, index, inputs)
+
+
+def find_family(ctx: Context, d: Density):
+    """The declared family of an abstract density, adapted to its arguments.
+
+    q(z|x) finds a declared q(z) (the conditioning of a variational density is
+    only its amortization); p densities must match their conditioning.
+    """
+    fams = ctx.families
+    if d in fams:
+        return fams[d]
+    for key, fam in fams.items():
+        if key.name != d.name or len(key.vars) != len(d.vars):
+            continue
+        if len(key.given) == len(d.given):
+            mapping = dict(zip(key.vars + key.given, d.vars + d.given))
+        elif d.name.lower() != "p":
+            mapping = dict(zip(key.vars, d.vars))
+        else:
+            continue
+        mapping = {k: v for k, v in mapping.items() if k != v}
+        if any(not isinstance(k, sp.Symbol) for k in mapping):
+            continue
+        if mapping and isinstance(fam, sp.Product):
+            continue
+        return fam.xreplace(mapping) if mapping else fam
+    return None
+
+
+def _kl_var(a):
+    vs = density_vars(a)
+    return vs[0] if len(vs) == 1 else sp.Tuple(*vs)
+
+
+def gaussian_nodes(means, variances, depth):
+    """Product Gauss-Hermite nodes for independent N(means[i], variances[i])."""
+    k = len(means)
+    try:
+        t, w = standard_normal_grid(k)
+    except QuadratureError as exc:
+        raise Unevaluable(str(exc)) from None
+    nodes = []
+    for i in range(k):
+        v = np.asarray(variances[i], dtype=float)
+        if np.any(v <= 0):
+            raise NumericFailure("non-positive variance")
+        nodes.append(means[i] + np.sqrt(v) * lead(t[i], depth))
+    return nodes, lead(w, depth)
+
+
+_SUPPORTED = (sp.Symbol, sp.Add, sp.Mul, sp.Pow, sp.log, sp.Indexed, sp.IndexedBase, sp.Sum, sp.Product,
+              sp.Integral, sp.Derivative, sp.Tuple, sp.Max, sp.Min, Expectation, KL, Entropy, Variance,
+              Density, Normal, Bernoulli, sp.core.function.AppliedUndef)
+
+
+def check_supported(e) -> None:
+    """Raise Unevaluable naming the first node the evaluator has no rule for."""
+    if e.is_Number or isinstance(e, sp.NumberSymbol):
+        if e is sp.nan or e in (sp.oo, -sp.oo, sp.zoo):
+            raise Unevaluable(f"cannot evaluate {e}")
+        return
+    if isinstance(e, sp.Function) and e.func in _FUNCS:
+        pass
+    elif not isinstance(e, _SUPPORTED):
+        raise Unevaluable(f"cannot evaluate {type(e).__name__}")
+    if isinstance(e, sp.Derivative):
+        check_supported(e.expr)
+        return
+    for a in e.args:
+        if isinstance(a, sp.Basic):
+            check_supported(a)

@@ -1,0 +1,711 @@
+"""Concrete models drawn by Hypothesis for the numeric cross-check.
+
+`make_plan` reads a step (both sides) and its Context and decides what must be
+drawn: a value for every free symbol by its declared kind, an array for every
+vector, and a concrete joint model for the abstract densities:
+
+* p densities (p, P, p_theta: one role) form one generative model over an
+  observed variable x and a latent z: prior p(z), likelihood p(x|z), evidence
+  p(x), joint p(x, z) and posterior p(z|x), consistent with Bayes' rule.
+  - "linear-Gaussian": p(z) = prod_i N(z_i; m0_i, v0_i),
+    p(x|z) = prod_k N(x_k; a_k z_{c(k)} + b_k, s2_k) with c(k) = k mod dim z;
+    evidence and posterior in closed form.
+  - "Bernoulli decoder": same prior, p(x|z) = prod_k Bernoulli(x_k; sigmoid(w_k
+    z_{c(k)} + c_k)) on binary x; evidence by Gauss-Hermite quadrature over the
+    prior, posterior = p(x|z) p(z) / p(x).  Used when x is binary, a Bernoulli
+    term appears, or an opaque decoder function of z (x_hat_j) is declared; the
+    decoder function is then the model's own sigmoid(w_j z + c_j).
+  - "declared likelihood": p(x|z) has a declared family; the prior is drawn
+    (or declared) and evidence/posterior come from quadrature over the prior.
+  A declared p(z) family is used as the prior of the model.
+* q densities (q, Q, with any conditioning) are one Gaussian per variable:
+  prod_i N(m_i, v_i).  Other abstract names (r, q_1, p_i, pi) each get their own
+  Gaussian.
+* opaque functions f_j(z) are sigmoid(w_j * z + c_j) with drawn w, c.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+from hypothesis import strategies as st
+from scipy import special
+
+from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance
+from ..terms.densities import density_vars
+from .evaluate import Env, NumericFailure, Unevaluable, Vec, find_family, gaussian_nodes
+from .quadrature import QuadratureError, binary_grid, lead, standard_normal_grid
+
+# value ranges per declared kind
+KIND_STRATEGIES = {
+    "real": st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False),
+    "positive": st.floats(0.3, 2.5, allow_nan=False, allow_infinity=False),
+    "nonnegative": st.floats(0.0, 2.5, allow_nan=False, allow_infinity=False),
+    "probability": st.floats(0.05, 0.95, allow_nan=False, allow_infinity=False),
+    "binary": st.integers(0, 1),
+    "positive integer": st.integers(1, 4),
+    "integer": st.integers(-3, 3),
+}
+# real-declared names that denote scales are drawn positive (a positive value is a real value)
+SCALE_NAMES = {"sigma", "s", "tau", "std", "var", "v", "lambda", "lam", "scale"}
+LATENT_INITIALS = set("zZhHwWuU")
+LATENT_NAMES = {"theta", "t", "eps", "epsilon", "latent"}
+OBSERVED_INITIALS = set("xXyY")
+MAX_DIM = 16
+
+LINEAR_GAUSSIAN = "linear-Gaussian"
+BERNOULLI = "Bernoulli decoder"
+DECLARED_LIKELIHOOD = "declared likelihood"
+NO_MODEL = "declared"
+
+
+def _kind_of(sym, ctx: Context) -> str:
+    name = sym.name
+    kind = ctx.kinds.get(name)
+    if kind is None:
+        if sym.is_integer and sym.is_positive:
+            kind = "positive integer"
+        elif sym.is_integer:
+            kind = "integer"
+        elif sym.is_positive:
+            kind = "positive"
+        else:
+            kind = "real"
+    if kind == "real" and name.split("_")[0] in SCALE_NAMES:
+        kind = "positive"
+    return kind
+
+
+# -- walking terms -----------------------------------------------------------------
+
+def role_of(arg) -> str:
+    """The variable a density argument stands for: z for z and for the sample z_l."""
+    if isinstance(arg, sp.Symbol):
+        return arg.name
+    if isinstance(arg, sp.Indexed):
+        return arg.base.label.name
+    raise Unevaluable(f"density argument {arg} is not a variable")
+
+
+class _Free:
+    """Free names of terms: scalars (symbol use), vectors (indexed use), densities, functions."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.scalars: dict[str, sp.Symbol] = {}
+        self.vectors: set[str] = set()
+        self.densities: list = []
+        self.functions: set[str] = set()
+        self.bernoulli = False
+        self.symbol_role_use: set[str] = set()   # roles used as whole symbols in densities
+
+    def walk(self, e, bound=frozenset()):
+        if isinstance(e, sp.Symbol):
+            if e.name not in bound:
+                if e.name in self.ctx.vectors and e.name not in self.ctx.samples:
+                    self.vectors.add(e.name)
+                else:
+                    self.scalars.setdefault(e.name, e)
+            return
+        if isinstance(e, sp.Indexed):
+            if e.base.label.name not in bound:
+                self.vectors.add(e.base.label.name)
+            for i in e.indices:
+                self.walk(i, bound)
+            return
+        if isinstance(e, sp.IndexedBase):
+            return
+        if isinstance(e, (Expectation, Variance)):
+            f, var, dist = e.args
+            names = {v.name for v in var} if isinstance(var, sp.Tuple) else {role_of(var)}
+            names |= {role_of(v) for v in density_vars(dist)} if not isinstance(dist, sp.Product) else set()
+            if isinstance(dist, sp.Product):
+                names |= {dist.function.args[0].base.label.name} if isinstance(dist.function.args[0], sp.Indexed) else set()
+            self.walk(f, bound | names)
+            self.walk(dist, bound | names)
+            return
+        if isinstance(e, (KL, Entropy)):
+            names = set()
+            for v in density_vars(e.args[0]):
+                names.add(role_of(v))
+            if isinstance(e.args[0], sp.Product) and isinstance(e.args[0].function.args[0], sp.Indexed):
+                names.add(e.args[0].function.args[0].base.label.name)
+            for a in e.args:
+                self.walk(a, bound | names)
+            return
+        if isinstance(e, (sp.Sum, sp.Product, sp.Integral)):
+            names = {lim[0].name for lim in e.limits}
+            for lim in e.limits:
+                for x in lim[1:]:
+                    self.walk(x, bound)
+            self.walk(e.function, bound | names)
+            return
+        if isinstance(e, Density):
+            self.densities.append(e)
+            for a in e.vars + e.given:
+                if isinstance(a, sp.Symbol):
+                    self.symbol_role_use.add(a.name)
+                self.walk(a, bound)
+            return
+        if isinstance(e, Bernoulli):
+            self.bernoulli = True
+        if isinstance(e, sp.core.function.AppliedUndef):
+            self.functions.add(type(e).__name__)
+        for a in e.args:
+            if isinstance(a, sp.Basic):
+                self.walk(a, bound)
+
+
+@dataclass
+class Plan:
+    context: Context
+    scalars: list = field(default_factory=list)      # (name, kind)
+    vectors: list = field(default_factory=list)      # (name, dim expr, kind)
+    indices: list = field(default_factory=list)      # (name, lo expr, hi expr) free index symbols
+    kind: str = NO_MODEL
+    latent: str | None = None
+    observed: str | None = None
+    latent_dim: sp.Expr = sp.Integer(1)
+    observed_dim: sp.Expr = sp.Integer(1)
+    latent_is_vector: bool = False
+    observed_is_vector: bool = False
+    prior_family: object = None
+    likelihood_family: object = None
+    gaussians: list = field(default_factory=list)    # (key, label, dim expr, is_vector)
+    functions: list = field(default_factory=list)
+    decoder_functions: set = field(default_factory=set)
+    sample_names: set = field(default_factory=set)
+
+
+def _role_dim(name: str, free: _Free, ctx: Context):
+    if name in ctx.samples:
+        return sp.Integer(1), False
+    if name in ctx.vectors and name in free.symbol_role_use:
+        return ctx.vectors[name][1], True
+    return sp.Integer(1), False
+
+
+def _gaussian_key(d: Density):
+    vars_ = tuple(role_of(v) for v in d.vars)
+    if d.name.lower() == "q":
+        return ("q",) + vars_
+    return (d.name,) + vars_ + ("|",) + tuple(role_of(v) for v in d.given)
+
+
+def _is_latent_name(n: str) -> bool:
+    return n[0] in LATENT_INITIALS or n in LATENT_NAMES
+
+
+def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
+    """What must be drawn to evaluate ``exprs`` under ``context``."""
+    ctx = context
+    plan = Plan(ctx)
+    free = _Free(ctx)
+    for e in exprs:
+        free.walk(sp.sympify(e))
+    # densities with declared families bring the symbols of their families
+    seen = set()
+    frontier = list(free.densities)
+    extra_roots = []
+    while frontier:
+        d = frontier.pop()
+        if d in seen:
+            continue
+        seen.add(d)
+        fam = find_family(ctx, d)
+        if fam is not None:
+            sub = _Free(ctx)
+            sub.walk(fam, frozenset(role_of(v) for v in d.vars + d.given if isinstance(v, sp.Symbol)))
+            extra_roots.append(sub)
+            frontier.extend(sub.densities)
+    for sub in extra_roots:
+        for n, s in sub.scalars.items():
+            free.scalars.setdefault(n, s)
+        free.vectors |= sub.vectors
+        free.functions |= sub.functions
+        free.bernoulli |= sub.bernoulli
+    # samples (for estimators), lets and randoms bring theirs
+    if estimator:
+        for name in list(free.vectors):
+            if name in ctx.samples:
+                plan.sample_names.add(name)
+                _, _, dist = ctx.samples[name]
+                sub = _Free(ctx)
+                sub.walk(dist, frozenset(role_of(v) for v in density_vars(dist)))
+                for n, s in sub.scalars.items():
+                    free.scalars.setdefault(n, s)
+                free.vectors |= sub.vectors
+                free.densities.extend(sub.densities)
+                for dd in sub.densities:
+                    fam = find_family(ctx, dd)
+                    if fam is not None:
+                        sub2 = _Free(ctx)
+                        sub2.walk(fam, frozenset(role_of(v) for v in dd.vars + dd.given if isinstance(v, sp.Symbol)))
+                        for n, s in sub2.scalars.items():
+                            free.scalars.setdefault(n, s)
+                        free.vectors |= sub2.vectors
+        free.vectors -= plan.sample_names
+    lets = {s.name: v for s, v in ctx.lets.items()}
+    changed = True
+    done = set()
+    while changed:
+        changed = False
+        for name in list(free.scalars):
+            if name in lets and name not in done:
+                done.add(name)
+                sub = _Free(ctx)
+                sub.walk(lets[name])
+                for n, s in sub.scalars.items():
+                    if n not in free.scalars:
+                        free.scalars[n] = s
+                        changed = True
+                free.vectors |= sub.vectors
+                free.functions |= sub.functions
+    for name in done:
+        free.scalars.pop(name, None)
+    # dimensions of vectors and bounds of free index symbols
+    index_names = {s.name: (lo, hi) for s, lo, hi in ctx.indices.values()}
+    for name in sorted(free.vectors):
+        if name not in ctx.vectors:
+            raise Unevaluable(f"{name} is used with an index but is not declared as a vector")
+        dim = ctx.vectors[name][1]
+        for s in sp.sympify(dim).free_symbols:
+            free.scalars.setdefault(s.name, s)
+
+    # the generative model for abstract p densities
+    p_abstract, p_declared, others = [], [], []
+    for d in free.densities:
+        fam = find_family(ctx, d)
+        if d.name.lower() == "p":
+            (p_declared if fam is not None else p_abstract).append(d)
+        elif fam is None:
+            others.append(d)
+    if p_abstract:
+        roles = []
+        for d in p_abstract + p_declared:
+            for v in d.vars + d.given:
+                r = role_of(v)
+                if r not in roles:
+                    roles.append(r)
+        if len(roles) > 2:
+            raise Unevaluable(f"p densities over {len(roles)} variables ({', '.join(roles)}); the model has x and z")
+        latent = [r for r in roles if _is_latent_name(r)]
+        observed = [r for r in roles if r[0] in OBSERVED_INITIALS]
+        if len(roles) == 2:
+            if len(latent) == 1:
+                z = latent[0]
+            elif len(observed) == 1:
+                z = [r for r in roles if r != observed[0]][0]
+            else:
+                z = sorted(roles)[1]
+            x = [r for r in roles if r != z][0]
+        elif latent:
+            z, x = roles[0], "__x"
+        else:
+            z, x = "__z", roles[0]
+        plan.latent, plan.observed = z, x
+        plan.latent_dim, plan.latent_is_vector = _role_dim(z, free, ctx)
+        plan.observed_dim, plan.observed_is_vector = _role_dim(x, free, ctx)
+        for d in p_declared:
+            vs = tuple(role_of(v) for v in d.vars)
+            gs = tuple(role_of(v) for v in d.given)
+            fam = find_family(ctx, d)
+            if vs == (z,) and not gs:
+                plan.prior_family = fam
+            elif vs == (x,) and gs == (z,):
+                plan.likelihood_family = fam
+            else:
+                raise Unevaluable(f"declared {d} together with abstract p densities is not supported")
+        decoders = {f for f in free.functions if ctx.functions.get(f) is not None
+                    and tuple(role_of(v) for v in ctx.functions[f] if isinstance(v, (sp.Symbol, sp.Indexed))) == (z,)}
+        x_kind = ctx.kinds.get(x)
+        if plan.likelihood_family is not None:
+            plan.kind = DECLARED_LIKELIHOOD
+        elif free.bernoulli or decoders or x_kind == "binary":
+            plan.kind = BERNOULLI
+            plan.decoder_functions = decoders
+        else:
+            plan.kind = LINEAR_GAUSSIAN
+    keys = {}
+    for d in others:
+        key = _gaussian_key(d)
+        if key in keys:
+            continue
+        role = role_of(d.vars[0]) if len(d.vars) == 1 else None
+        if role is None:
+            raise Unevaluable(f"abstract density {d} over several variables")
+        dim, is_vec = _role_dim(role, free, ctx)
+        keys[key] = (key, str(d) if key[0] != "q" else f"q({role})", dim, is_vec)
+    plan.gaussians = list(keys.values())
+    plan.functions = sorted(free.functions)
+
+    # what to draw
+    for name in sorted(free.scalars):
+        sym = free.scalars[name]
+        if name in index_names:
+            plan.indices.append((name,) + index_names[name])
+            continue
+        kind = _kind_of(sym, ctx)
+        if plan.kind == BERNOULLI and name == plan.observed:
+            kind = "binary"
+        plan.scalars.append((name, kind))
+    for name in sorted(free.vectors):
+        kind = _kind_of(sp.Symbol(name, real=True), ctx)
+        if plan.kind == BERNOULLI and name == plan.observed:
+            kind = "binary"
+        plan.vectors.append((name, ctx.vectors[name][1], kind))
+    return plan
+
+
+# -- the concrete model -------------------------------------------------------------
+
+def _dim_value(expr, scalars) -> int:
+    expr = sp.sympify(expr)
+    v = expr.xreplace({s: sp.Float(scalars[s.name]) for s in expr.free_symbols if s.name in scalars})
+    if v.free_symbols:
+        raise Unevaluable(f"dimension {expr} has no value")
+    n = float(v)
+    if abs(n - round(n)) > 1e-9 or not 1 <= round(n) <= MAX_DIM:
+        raise Unevaluable(f"dimension {expr} = {n:g} is not an integer in 1..{MAX_DIM}")
+    return int(round(n))
+
+
+def _softplus(u):
+    return np.logaddexp(0.0, u)
+
+
+@dataclass
+class ConcreteModel:
+    plan: Plan
+    scalars: dict
+    vectors: dict
+    params: dict = field(default_factory=dict)       # generative model: prior_mean, prior_var, a, b, s2, w, c
+    gaussians: dict = field(default_factory=dict)    # key -> (means, variances)
+    functions: dict = field(default_factory=dict)    # name -> (w, c)
+    d: int = 1
+    D: int = 1
+
+    # -- presentation ----------------------------------------------------------
+    @property
+    def name(self) -> str:
+        p = self.plan
+        if p.kind == NO_MODEL:
+            return "declared families" + (", Gaussian q" if p.gaussians else "")
+        prior = "declared p(z)" if p.prior_family is not None else "p(z) = N(m0, v0)"
+        lik = {LINEAR_GAUSSIAN: "p(x|z) = N(x; a z + b, s2)",
+               BERNOULLI: "p(x|z) = prod_k Bernoulli(x_k; sigmoid(w_k z + c_k))",
+               DECLARED_LIKELIHOOD: "declared p(x|z)"}[p.kind]
+        return f"{p.kind} model: {prior}, {lik}, p(x) and p(z|x) by Bayes' rule" + \
+            (", Gaussian q" if p.gaussians else "")
+
+    def values(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, v in self.scalars.items():
+            out[name] = float(v)
+        for name, arr in self.vectors.items():
+            for i, v in enumerate(arr, start=1):
+                out[f"{name}_{i}"] = float(v)
+        z, x = self.plan.latent, self.plan.observed
+        labels = {"prior_mean": f"p({z}) mean", "prior_var": f"p({z}) variance",
+                  "a": f"p({x}|{z}) weight a", "b": f"p({x}|{z}) offset b", "s2": f"p({x}|{z}) variance s2",
+                  "w": f"p({x}|{z}) weight w", "c": f"p({x}|{z}) offset c"}
+        for key, arr in self.params.items():
+            for i, v in enumerate(arr, start=1):
+                out[labels.get(key, key) + (f" {i}" if len(arr) > 1 else "")] = float(v)
+        for (key, label, _, _), (m, v) in zip(self.plan.gaussians, (self.gaussians[g[0]] for g in self.plan.gaussians)):
+            for i in range(len(m)):
+                suffix = f" {i + 1}" if len(m) > 1 else ""
+                out[f"{label} mean{suffix}"] = float(m[i])
+                out[f"{label} variance{suffix}"] = float(v[i])
+        for name, (w, c) in self.functions.items():
+            for i in range(len(w)):
+                out[f"{name} weight {i + 1}"] = float(w[i])
+                out[f"{name} offset {i + 1}"] = float(c[i])
+        return out
+
+    def env(self, extra_vectors=None, depth=0) -> Env:
+        drawn_v = {name: Vec([float(x) for x in arr]) for name, arr in self.vectors.items()}
+        if extra_vectors:
+            drawn_v.update(extra_vectors)
+        return Env(dict(self.scalars), drawn_v, depth)
+
+    # -- helpers ---------------------------------------------------------------
+    def _comps(self, value, dim: int, what: str):
+        if isinstance(value, Vec):
+            if len(value) != dim:
+                raise NumericFailure(f"{what} has {len(value)} components, the model has {dim}")
+            return list(value.comps)
+        if dim != 1:
+            raise Unevaluable(f"{what} is a scalar but the model's variable has {dim} components")
+        return [value]
+
+    def _pack(self, comps, is_vector: bool):
+        return Vec(comps) if is_vector else comps[0]
+
+    def _prior(self, ev, env):
+        fam = self.plan.prior_family
+        if fam is None:
+            return list(self.params["prior_mean"]), list(self.params["prior_var"])
+        gp = ev.gaussian_params(fam, env)
+        if gp is None:
+            raise Unevaluable(f"declared prior {fam} is not Gaussian")
+        m, v = gp
+        if len(m) != self.d:
+            raise NumericFailure("declared prior has the wrong dimension")
+        return m, v
+
+    def _log_prior(self, ev, env, zs):
+        m, v = self._prior(ev, env)
+        total = 0.0
+        for zi, mi, vi in zip(zs, m, v):
+            total = total + (-0.5 * np.log(2 * np.pi * vi) - (zi - mi) ** 2 / (2 * vi))
+        return total
+
+    def _log_lik(self, ev, env, xs, zs):
+        p = self.plan
+        if p.kind == LINEAR_GAUSSIAN:
+            a, b, s2 = self.params["a"], self.params["b"], self.params["s2"]
+            total = 0.0
+            for k in range(self.D):
+                mean = a[k] * zs[k % self.d] + b[k]
+                total = total + (-0.5 * np.log(2 * np.pi * s2[k]) - (xs[k] - mean) ** 2 / (2 * s2[k]))
+            return total
+        if p.kind == BERNOULLI:
+            w, c = self.params["w"], self.params["c"]
+            total = 0.0
+            for k in range(self.D):
+                u = w[k] * zs[k % self.d] + c[k]
+                total = total - xs[k] * _softplus(-u) - (1 - xs[k]) * _softplus(u)
+            return total
+        inner = env.bind({p.observed: self._pack(xs, p.observed_is_vector),
+                          p.latent: self._pack(zs, p.latent_is_vector)})
+        return ev.log_density(p.likelihood_family, inner)
+
+    def _posterior_gaussian(self, ev, env, xs):
+        """Closed-form posterior of the linear-Gaussian model: per coordinate (means, variances)."""
+        m0, v0 = self._prior(ev, env)
+        a, b, s2 = self.params["a"], self.params["b"], self.params["s2"]
+        prec = [1.0 / v0[i] for i in range(self.d)]
+        lin = [m0[i] / v0[i] for i in range(self.d)]
+        for k in range(self.D):
+            i = k % self.d
+            prec[i] = prec[i] + a[k] ** 2 / s2[k]
+            lin[i] = lin[i] + a[k] * (xs[k] - b[k]) / s2[k]
+        return [lin[i] / prec[i] for i in range(self.d)], [1.0 / prec[i] for i in range(self.d)]
+
+    def _prior_grid(self, ev, env, depth):
+        m0, v0 = self._prior(ev, env)
+        return gaussian_nodes(m0, v0, depth)
+
+    def _log_evidence(self, ev, env, xs):
+        if self.plan.kind == LINEAR_GAUSSIAN:
+            mean, var = self._posterior_gaussian(ev, env, xs)
+            log_post = sum(-0.5 * np.log(2 * np.pi * var[i]) for i in range(self.d))
+            return self._log_lik(ev, env, xs, mean) + self._log_prior(ev, env, mean) - log_post
+        depth = max([env.depth] + [np.ndim(x) for x in xs])
+        nodes, w = self._prior_grid(ev, env, depth)
+        inner = env.bind({}, depth + 1)
+        ll = np.asarray(self._log_lik(ev, inner, xs, nodes), dtype=float)
+        return special.logsumexp(ll + np.log(w), axis=0)
+
+    # -- the interface the evaluator uses --------------------------------------
+    def log_density(self, ev, d: Density, env: Env):
+        p = self.plan
+        vs = tuple(role_of(v) for v in d.vars)
+        gs = tuple(role_of(v) for v in d.given)
+        if d.name.lower() != "p":
+            key = _gaussian_key(d)
+            if key not in self.gaussians:
+                raise Unevaluable(f"no model for {d}")
+            m, v = self.gaussians[key]
+            zs = self._comps(ev.var_value(d.vars[0], env), len(m), str(d.vars[0]))
+            total = 0.0
+            for zi, mi, vi in zip(zs, m, v):
+                total = total + (-0.5 * np.log(2 * np.pi * vi) - (zi - mi) ** 2 / (2 * vi))
+            return total
+        if p.latent is None:
+            raise Unevaluable(f"no model for {d}")
+        z, x = p.latent, p.observed
+        vals = {role_of(a): ev.var_value(a, env) for a in d.vars + d.given}
+
+        def zs():
+            return self._comps(vals[z], self.d, z)
+
+        def xs():
+            return self._comps(vals[x], self.D, x)
+
+        if vs == (z,) and not gs:
+            return self._log_prior(ev, env, zs())
+        if vs == (x,) and gs == (z,):
+            return self._log_lik(ev, env, xs(), zs())
+        if vs == (x,) and not gs:
+            return self._log_evidence(ev, env, xs())
+        if set(vs) == {x, z} and len(vs) == 2 and not gs:
+            return self._log_lik(ev, env, xs(), zs()) + self._log_prior(ev, env, zs())
+        if vs == (z,) and gs == (x,):
+            if p.kind == LINEAR_GAUSSIAN:
+                mean, var = self._posterior_gaussian(ev, env, xs())
+                total = 0.0
+                for zi, mi, vi in zip(zs(), mean, var):
+                    total = total + (-0.5 * np.log(2 * np.pi * vi) - (zi - mi) ** 2 / (2 * vi))
+                return total
+            return (self._log_lik(ev, env, xs(), zs()) + self._log_prior(ev, env, zs())
+                    - self._log_evidence(ev, env, xs()))
+        raise Unevaluable(f"{d} does not fit the model p({x}, {z})")
+
+    def gaussian_params(self, ev, d: Density, env: Env):
+        """(means, variances) when ``d`` is Gaussian in this model, else None."""
+        p = self.plan
+        if d.name.lower() != "p":
+            key = _gaussian_key(d)
+            if key not in self.gaussians:
+                raise Unevaluable(f"no model for {d}")
+            m, v = self.gaussians[key]
+            return list(m), list(v)
+        vs = tuple(role_of(v) for v in d.vars)
+        gs = tuple(role_of(v) for v in d.given)
+        if vs == (p.latent,) and not gs:
+            return self._prior(ev, env)
+        if vs == (p.latent,) and gs == (p.observed,) and p.kind == LINEAR_GAUSSIAN:
+            xs = self._comps(ev.var_value(d.given[0], env), self.D, p.observed)
+            return self._posterior_gaussian(ev, env, xs)
+        return None
+
+    def measure(self, ev, d: Density, env: Env):
+        p = self.plan
+        depth = env.depth
+        gp = self.gaussian_params(ev, d, env)
+        if gp is not None:
+            m, v = gp
+            nodes, w = gaussian_nodes(m, v, depth)
+            role = role_of(d.vars[0])
+            is_vec = self._is_vector_role(role, d)
+            return {role: self._pack(nodes, is_vec)}, w
+        z, x = p.latent, p.observed
+        vs = tuple(role_of(v) for v in d.vars)
+        gs = tuple(role_of(v) for v in d.given)
+        if vs == (z,) and gs == (x,):
+            xs = self._comps(ev.var_value(d.given[0], env), self.D, x)
+            nodes, w = self._prior_grid(ev, env, depth)
+            ll = np.asarray(self._log_lik(ev, env.bind({}, depth + 1), xs, nodes), dtype=float)
+            logw = ll + np.log(w)
+            logw = logw - special.logsumexp(logw, axis=0, keepdims=True)
+            return {z: self._pack(nodes, p.latent_is_vector)}, np.exp(logw)
+        if vs == (x,) and gs == (z,):
+            zs = self._comps(ev.var_value(d.given[0], env), self.d, z)
+            nodes, w = self._likelihood_nodes(ev, env, zs, depth)
+            return {x: self._pack(nodes, p.observed_is_vector)}, w
+        if (vs == (x,) and not gs) or (set(vs) == {x, z} and len(vs) == 2 and not gs):
+            znodes, wz = self._prior_grid(ev, env, depth)
+            inner = env.bind({z: self._pack(znodes, p.latent_is_vector)}, depth + 1)
+            xnodes, wx = self._likelihood_nodes(ev, inner, znodes, depth + 1)
+            arrays = [np.asarray(a, dtype=float) for a in xnodes + znodes + [wx * wz]]
+            shape = np.broadcast_shapes(*[a.shape for a in arrays])
+            flat = [np.broadcast_to(a, shape).reshape((shape[0] * shape[1],) + shape[2:]) for a in arrays]
+            xs_flat, zs_flat, w_flat = flat[:self.D], flat[self.D:self.D + self.d], flat[-1]
+            binds = {x: self._pack(xs_flat, p.observed_is_vector)}
+            if len(vs) == 2:
+                binds[z] = self._pack(zs_flat, p.latent_is_vector)
+            return binds, w_flat
+        raise Unevaluable(f"cannot take an expectation under {d}")
+
+    def _likelihood_nodes(self, ev, env, zs, depth):
+        p = self.plan
+        if p.kind == LINEAR_GAUSSIAN:
+            a, b, s2 = self.params["a"], self.params["b"], self.params["s2"]
+            try:
+                t, w = standard_normal_grid(self.D)
+            except QuadratureError as exc:
+                raise Unevaluable(str(exc)) from None
+            nodes = [a[k] * zs[k % self.d] + b[k] + np.sqrt(s2[k]) * lead(t[k], depth) for k in range(self.D)]
+            return nodes, lead(w, depth)
+        if p.kind == BERNOULLI:
+            grid = binary_grid(self.D)
+            nodes = [lead(grid[:, k], depth) for k in range(self.D)]
+            ll = self._log_lik(ev, env, nodes, zs)
+            return nodes, np.exp(ll)
+        inner = env.bind({p.latent: self._pack(zs, p.latent_is_vector)})
+        binds, w = ev.measure(p.likelihood_family, inner)
+        if p.observed not in binds:
+            raise Unevaluable("declared likelihood is not a density of the observed variable")
+        return self._comps(binds[p.observed], self.D, p.observed), w
+
+    def _is_vector_role(self, role, d):
+        if role == self.plan.latent:
+            return self.plan.latent_is_vector
+        if role == self.plan.observed:
+            return self.plan.observed_is_vector
+        for key, _, _, is_vec in self.plan.gaussians:
+            if key == _gaussian_key(d):
+                return is_vec
+        return False
+
+    def function(self, name, index, inputs):
+        k = (index - 1) if index is not None else 0
+        if name in self.plan.decoder_functions and "w" in self.params:
+            k %= self.D
+            zs = self._comps(inputs[0], self.d, "decoder input")
+            return special.expit(self.params["w"][k] * zs[k % self.d] + self.params["c"][k])
+        if name not in self.functions:
+            raise Unevaluable(f"no model for the function {name}")
+        w, c = self.functions[name]
+        k %= len(w)
+        s = 0.0
+        for v in inputs:
+            s = s + (v[(k % len(v)) + 1] if isinstance(v, Vec) else v)
+        return special.expit(w[k] * s + c[k])
+
+
+# -- the Hypothesis strategy -------------------------------------------------------------
+
+_REAL = st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False)
+_PRIOR_MEAN = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False)
+_PRIOR_VAR = st.floats(0.5, 2.0, allow_nan=False, allow_infinity=False)
+_POS = st.floats(0.3, 2.5, allow_nan=False, allow_infinity=False)
+_VAR = st.floats(0.09, 4.0, allow_nan=False, allow_infinity=False)
+
+
+def _floats(draw, strategy, n):
+    return np.array([draw(strategy) for _ in range(n)], dtype=float)
+
+
+def model_strategy(plan: Plan):
+    """A Hypothesis strategy for concrete models following ``plan``."""
+
+    @st.composite
+    def build(draw):
+        scalars = {}
+        for name, kind in plan.scalars:
+            scalars[name] = draw(KIND_STRATEGIES[kind])
+        for name, lo, hi in plan.indices:
+            a, b = _dim_value(lo, scalars), _dim_value(hi, scalars)
+            scalars[name] = draw(st.integers(a, max(a, b)))
+        vectors = {}
+        for name, dim, kind in plan.vectors:
+            n = _dim_value(dim, scalars)
+            vectors[name] = np.array([draw(KIND_STRATEGIES[kind]) for _ in range(n)], dtype=float)
+        model = ConcreteModel(plan, scalars, vectors)
+        if plan.kind != NO_MODEL:
+            model.d = _dim_value(plan.latent_dim, scalars)
+            model.D = _dim_value(plan.observed_dim, scalars)
+            if plan.prior_family is None:
+                model.params["prior_mean"] = _floats(draw, _PRIOR_MEAN, model.d)
+                model.params["prior_var"] = _floats(draw, _PRIOR_VAR, model.d)
+            if plan.kind == LINEAR_GAUSSIAN:
+                model.params["a"] = _floats(draw, _REAL, model.D)
+                model.params["b"] = _floats(draw, _REAL, model.D)
+                model.params["s2"] = _floats(draw, _VAR, model.D)
+            elif plan.kind == BERNOULLI:
+                model.params["w"] = _floats(draw, _REAL, model.D)
+                model.params["c"] = _floats(draw, _REAL, model.D)
+        for key, _, dim, _ in plan.gaussians:
+            n = _dim_value(dim, scalars)
+            model.gaussians[key] = (_floats(draw, _REAL, n), _floats(draw, _VAR, n))
+        for name in plan.functions:
+            if name in plan.decoder_functions and plan.kind == BERNOULLI:
+                continue
+            model.functions[name] = (_floats(draw, _REAL, 4), _floats(draw, _REAL, 4))
+        return model
+
+    return build()
