@@ -1,0 +1,87 @@
+"""Nearest-correct-form hints for wrong steps."""
+from __future__ import annotations
+
+import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+from elbo_proofs.grading.diagnose import (diagnose, linear_form, reversed_inequality, sign_flip, swapped_condition,
+                                          swapped_kl, term_difference)
+from elbo_proofs.parsing import parse_expression
+from elbo_proofs.terms import Context
+
+
+def terms(*texts):
+    ctx = Context()
+    return [parse_expression(t, ctx, strict=False) for t in texts]
+
+
+def test_sign_of_log_evidence_flipped_inside_expectation():
+    right, wrong = terms(
+        "E[z ~ Q(z|X)](log(Q(z|X)) - (log(P(X|z)) + log(P(z)) - log(P(X))))",
+        "E[z ~ Q(z|X)](log(Q(z|X)) - (log(P(X|z)) + log(P(z)) + log(P(X))))",
+    )
+    hint = sign_flip(right, wrong)
+    assert hint == "the sign of log(P(X)) is flipped"
+    assert diagnose(right, wrong, "=") == hint
+
+
+def test_linear_form_pulls_constants_out_of_expectations():
+    (e,) = terms("E[z ~ q(z|x)](2*log(p(x)) + log(p(x|z)))")
+    form = linear_form(e)
+    assert any(c == 2 and "log(p(x))" == str(t) for t, c in form.items())
+
+
+def test_missing_and_extra_terms():
+    full, short = terms("a + log(p(x)) + b", "a + b")
+    assert term_difference(full, short) == "the term log(p(x)) is missing"
+    assert term_difference(short, full) == "the term log(p(x)) does not belong here"
+    a, b = terms("a + 2*b", "a + 3*b")
+    assert term_difference(a, b) == "the coefficient of b should be 2, not 3"
+
+
+def test_kl_arguments_swapped():
+    right, wrong = terms("E[z ~ q(z|x)](log(p(x|z))) - KL(q(z|x) || p(z))",
+                         "E[z ~ q(z|x)](log(p(x|z))) - KL(p(z) || q(z|x))")
+    hint = swapped_kl(right, wrong)
+    assert hint and "swapped" in hint and "KL(q(z | x) || p(z))" in hint
+
+
+def test_conditional_swapped_confirmed_by_the_checker():
+    lhs, wrong = terms("p(z|x)", "p(z|x)*p(z)/p(x)")
+    seen = []
+
+    def holds(a, rel, b):
+        seen.append(str(b))
+        return "p(x | z)" in str(b)
+
+    hint = swapped_condition(lhs, wrong, "=", holds)
+    assert hint == "p(z | x) is written where p(x | z) belongs"
+    assert seen
+
+
+def test_reversed_inequality_and_equality_that_is_only_a_bound():
+    a, b = terms("log(E[z ~ q(z)](w))", "E[z ~ q(z)](log(w))")
+
+    def holds(x, rel, y):  # Jensen: log E >= E log
+        return rel == ">="
+
+    assert "other way" in reversed_inequality(a, "<=", b, holds)
+    assert "only as an inequality" in reversed_inequality(a, "=", b, holds)
+    assert reversed_inequality(a, ">=", b, lambda *_: False) is None
+
+
+def test_no_hint_when_nothing_applies():
+    a, b = terms("a*b + c", "a + b*c + d^2")
+    assert diagnose(a, b, "=", lambda *_: False) == ""
+    assert diagnose(None, b, "=") == ""
+
+
+@given(st.sampled_from(["log(p(x))", "a*b", "KL(q(z) || p(z))", "E[z ~ q(z)](z^2)", "sigma^2"]),
+       st.integers(1, 5), st.sampled_from(["c", "log(q(z))", "2*d + e"]))
+def test_any_single_sign_flip_is_named(term, k, rest):
+    right, wrong = terms(f"{rest} + {k}*{term}", f"{rest} - {k}*{term}")
+    hint = sign_flip(right, wrong)
+    assert hint is not None and hint.startswith("the sign of")
+    (t,) = terms(term)
+    assert str(t) in hint or str(sp.expand(t)) in hint
