@@ -157,6 +157,8 @@ class TermBuilder(Transformer):
 
     def entropy(self, a):
         a = self._density(a)
+        if isinstance(a, PointlessNormal):
+            a = a.at(sp.Symbol("t", real=True), self.ctx)
         if not is_density(a):
             raise InputError(f"H[.] takes a density, got {a}")
         return Entropy(a)
@@ -234,6 +236,8 @@ def _describe(exc: UnexpectedInput, text: str) -> str:
     if isinstance(exc, UnexpectedCharacters):
         return f"unexpected character {text[exc.pos_in_stream]!r} at column {col} in '{text}'"
     token = getattr(exc, "token", None)
+    if token is None or getattr(token, "type", "") == "$END":
+        return f"expression ends early (unclosed bracket or missing operand?) in '{text}'"
     return f"unexpected {str(token)!r} at column {col} in '{text}'"
 
 
