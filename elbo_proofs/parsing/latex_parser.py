@@ -1,0 +1,631 @@
+"""Student LaTeX math to terms: grammar in latex.lark, meaning here.
+
+One expression at a time (relations are split off by submission.py).  Text is
+never evaluated: a cleanup pass normalises spacing commands and rejects
+constructs outside the notation (transposes, composition, O(.), nabla), the
+grammar builds a tree, and one Transformer builds terms through a lenient
+NameResolver that declares unknown names on first use.  docs/latex.md lists
+the notation and the reading choices made here.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import sympy as sp
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
+
+from ..errors import InputError
+from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance, density_vars, is_density
+from .expr_parser import MAX_EXPONENT, bind_distribution, check_bounds, safe_pow
+from .names import PARAMETER_SUBSCRIPTS, NameResolver, PointlessNormal
+
+MAX_LATEX_LENGTH = 4000
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta",
+    "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "varsigma", "tau", "upsilon",
+    "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma",
+    "Phi", "Psi", "Omega",
+}
+# LaTeX spelling -> symbol name
+GREEK_NAMES = {"epsilon": "eps", "varepsilon": "eps", "varphi": "phi", "vartheta": "theta", "varsigma": "sigma"}
+DECORATION_SUFFIX = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
+                     "widetilde": "tilde", "dot": "dot"}
+FONT_WRAPPERS = {"mathbf", "boldsymbol", "bm", "mathrm", "mathit", "mathbb", "vec"}
+# Names followed by (...) that are read as (opaque) functions rather than products.
+FUNCTION_LETTERS = {"f", "g", "h", "F", "G"}
+# Commands the grammar knows (after cleanup); anything else is reported by name.
+KNOWN_COMMANDS = GREEK | set(DECORATION_SUFFIX) | FONT_WRAPPERS | {
+    "mathcal", "text", "operatorname", "log", "ln", "exp", "sqrt", "frac", "dfrac", "tfrac", "partial",
+    "sum", "prod", "int", "iint", "cdot", "times", "odot", "ast", "sim", "mid", "vert", "Vert", "lVert",
+    "rVert", "parallel", "infty",
+}
+REJECTED = {
+    "circ": "function composition (\\circ) is outside the notation the grader reads",
+    "nabla": "gradients written with \\nabla are outside the notation (write \\frac{\\partial}{\\partial x})",
+    "top": "transposes are outside the notation (matrix calculus is not checked)",
+    "intercal": "transposes are outside the notation (matrix calculus is not checked)",
+    "dots": "an ellipsis (\\dots) is not an expression",
+    "ldots": "an ellipsis (\\ldots) is not an expression",
+    "cdots": "an ellipsis (\\cdots) is not an expression",
+    "otimes": "Kronecker/tensor products are outside the notation",
+    "det": "determinants are outside the notation",
+    "lim": "limits are outside the notation",
+    "max": "max/min are outside the notation",
+    "min": "max/min are outside the notation",
+    "pm": "\\pm is not an expression",
+}
+_SPACING = re.compile(
+    r"\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|Biggl|Biggr|big|Big|bigg|Bigg|displaystyle|textstyle|"
+    r"limits|nolimits|quad|qquad|nonumber|notag)(?![A-Za-z])|\\[,;:! ]|~"
+)
+_COMMAND = re.compile(r"\\([A-Za-z]+)")
+
+
+@lru_cache(maxsize=None)
+def _lark() -> Lark:
+    grammar = (Path(__file__).with_name("latex.lark")).read_text()
+    return Lark(grammar, start="start", parser="lalr", maybe_placeholders=False)
+
+
+class SymRef:
+    """A symbol as written, before it is resolved: base name, subscripts, (i, l) label."""
+
+    __slots__ = ("base", "subs", "label", "text")
+
+    def __init__(self, base: str, subs: list, label: tuple | None, text: str):
+        self.base, self.subs, self.label, self.text = base, subs, label, text
+
+    @property
+    def name(self) -> str:
+        return "_".join([self.base, *self.subs])
+
+    def __repr__(self):
+        return f"SymRef({self.name}, label={self.label})"
+
+
+class LatexEnv:
+    """What a whole submission shares while its expressions are read.
+
+    The Context collects declarations; ``seen`` remembers the densities used so far
+    (so ``E_q`` and ``KL(q || p)`` know which q); ``cal_conflicts`` are letters used
+    both as \\mathcal{X} and as a plain X (the plain one is renamed X_plain).
+    """
+
+    def __init__(self, context: Context | None = None):
+        self.context = context or Context()
+        self.resolver = NameResolver(self.context, strict=False)
+        self.seen: dict[str, list] = {}
+        self.cal_conflicts: set[str] = set()
+        self.sample_indices: set[str] = {"l"}
+        self.notes: list[str] = []
+
+    # densities --------------------------------------------------------------
+    def saw(self, d: Density) -> None:
+        lst = self.seen.setdefault(d.name, [])
+        if d not in lst:
+            lst.append(d)
+
+    def bare_density(self, name: str):
+        """The density a bare letter (q in E_q or KL(q || p)) stands for."""
+        dname = self.resolver.density_name(name)
+        if dname is None:
+            return None
+        declared = [d for d in self.context.families if d.name == dname]
+        if declared:
+            return declared[0]
+        seen = self.seen.get(dname)
+        if seen:
+            return seen[0]
+        raise InputError(f"'{name}' is used as a density, but no {name}(...) appears in the text")
+
+    def default_q(self):
+        """E[...] without a subscript: the q (or Q) the derivation is about."""
+        for name in ("q", "Q"):
+            for d in list(self.context.families) + self.seen.get(name, []):
+                if isinstance(d, Density) and d.name == name:
+                    return d
+        raise InputError("E[...] without a subscript, and no q(z) in the text to take it from")
+
+    def distribution_of(self, var):
+        """The distribution a variable is drawn from: declared, eps ~ N(0, 1), or a q over it."""
+        ctx = self.context
+        if var in ctx.randoms:
+            return ctx.randoms[var]
+        name = getattr(var, "name", "")
+        if name.startswith("eps"):
+            dist = Normal(var, 0, 1)
+            ctx.randoms[var] = dist
+            self.notes.append(f"{name} ~ N(0, 1) assumed (E or Var over {name} with no declaration)")
+            return dist
+        for dname in ("q", "Q"):
+            for d in list(ctx.families) + self.seen.get(dname, []):
+                if isinstance(d, Density) and d.name == dname and var in d.vars:
+                    return d
+        for lst in self.seen.values():
+            for d in lst:
+                if var in d.vars:
+                    return d
+        return None
+
+
+@v_args(inline=True)
+class LatexTermBuilder(Transformer):
+    def __init__(self, env: LatexEnv):
+        super().__init__()
+        self.env = env
+        self.ctx = env.context
+        self.r = env.resolver
+
+    # -- symbols --------------------------------------------------------------
+    def symbol(self, tok, scripts):
+        base = _base_name(str(tok))
+        subs, label = [], None
+        for s in scripts:
+            if s.type == "SUBSCRIPT":
+                subs.extend(_subscript(str(s)))
+            else:
+                label = _label(str(s))
+        if base in self.env.cal_conflicts:
+            base = base + "_plain"
+        return SymRef(base, subs, label, str(tok))
+
+    def scripts(self, *toks):
+        return list(toks)
+
+    def value(self, x):
+        """Any child as a term: resolves symbols, rejects misplaced pieces."""
+        if isinstance(x, SymRef):
+            return self._resolve(x)
+        if isinstance(x, PointlessNormal):
+            raise InputError("N(mean, var) needs a point here: write \\mathcal{N}(z; \\mu, \\sigma^2)")
+        if isinstance(x, (tuple, list)):
+            raise InputError("a list of expressions cannot stand here")
+        return x
+
+    def _resolve(self, s: SymRef):
+        if s.base == "pi" and not s.subs:
+            return sp.pi
+        if s.base == "e" and not s.subs and s.label is None:
+            return sp.E
+        sample = None
+        if s.label:
+            if len(s.label) >= 2:
+                sample = s.label[-1]
+            elif s.label[0] in self.env.sample_indices:
+                sample = s.label[0]
+        term = self.r.name(s.name)
+        if sample is None:
+            return term
+        if s.base in self.ctx.functions:
+            # x_hat_j^{(i,l)}: the decoder output at the l-th sample of its variables
+            repl = {v: self.r.name(f"{v.name}_{sample}") for v in self.ctx.functions[s.base] if hasattr(v, "name")}
+            return term.xreplace(repl)
+        return self.r.name(f"{s.name}_{sample}")
+
+    # -- arithmetic ----------------------------------------------------------
+    def number(self, tok):
+        text = str(tok)
+        if len(text) > 30:
+            raise InputError(f"number {text[:20]}... is too long")
+        return sp.Rational(text) if "." in text else sp.Integer(int(text))
+
+    def infinity(self, tok):
+        return sp.oo
+
+    def add(self, a, b):
+        return self.value(a) + self.value(b)
+
+    def sub(self, a, b):
+        return self.value(a) - self.value(b)
+
+    def mul(self, a, op, b):
+        return self.value(a) * self.value(b)
+
+    def imul(self, a, b):
+        return self.value(a) * self.value(b)
+
+    def div(self, a, b):
+        b = self.value(b)
+        if b == 0:
+            raise InputError("division by zero")
+        return self.value(a) / b
+
+    def neg(self, a):
+        return -self.value(a)
+
+    def frac(self, tok, a, b):
+        return self.div(a, b)
+
+    def pow(self, a, b):
+        if isinstance(b, SymRef) and b.name in ("T",):
+            raise InputError("transposes (^T) are outside the notation (matrix calculus is not checked)")
+        base, exponent = self.value(a), self.value(b)
+        if base == sp.E:
+            return sp.exp(exponent)
+        return safe_pow(base, exponent)
+
+    def paren_superscript(self, a, b):
+        raise InputError("a superscript in parentheses is a label such as x^{(i)} or z^{(i,l)}; "
+                         "expressions like ^{(i+1)} are not supported")
+
+    def sqrt(self, tok, a):
+        return sp.sqrt(self.value(a))
+
+    def root(self, tok, n, a):
+        n = self.value(n)
+        if not (n.is_Integer and 1 < n <= MAX_EXPONENT):
+            raise InputError("\\sqrt[n]{...} needs a small whole n")
+        return sp.root(self.value(a), n)
+
+    def log(self, tok, a):
+        return sp.log(self.value(a))
+
+    def log_pow_inside(self, tok, a, k):
+        # \log(\sigma_j)^2 is read as log(sigma_j^2): students write it for log sigma^2
+        return sp.log(safe_pow(self.value(a), self.value(k)))
+
+    def exp(self, tok, a):
+        return sp.exp(self.value(a))
+
+    def logrun(self, *items):
+        out = sp.Integer(1)
+        for it in items:
+            out = out * (self.number(it) if isinstance(it, Token) else self.value(it))
+        return out
+
+    def diag(self, tok, a):
+        return self.value(a)
+
+    # -- calls ---------------------------------------------------------------
+    def callargs(self, *items):
+        """Arguments split at their separators: (main, given, after_semicolon)."""
+        groups, seps = [[]], []
+        for it in items:
+            if isinstance(it, Token) and it.type == "SEP":
+                sep = {"\\mid": "|", "\\vert": "|"}.get(str(it), str(it))
+                if sep != ",":
+                    seps.append(sep)
+                    groups.append([])
+            else:
+                groups[-1].append(it)
+        return seps, groups
+
+    def call(self, head: SymRef, args):
+        seps, groups = args
+        name = head.name
+        r = self.r
+        dname = r.density_name(name)
+        sub = name.partition("_")[2]
+        if dname is not None and (not sub or sub in PARAMETER_SUBSCRIPTS or sub.isdigit() or sub in self.ctx.indices):
+            if seps not in ([], ["|"]) or any(len(g) == 0 for g in groups):
+                raise InputError(f"{name}(...): a density is written {name}(x) or {name}(x|z)")
+            vars_ = [self.value(a) for a in groups[0]]
+            given = [self.value(a) for a in groups[1]] if len(groups) > 1 else []
+            d = r.density(dname, vars_, given)
+            self.env.saw(d)
+            return d
+        if name in ("H",) and not seps and len(groups[0]) == 1:
+            a = self._density_arg(groups[0][0])
+            if is_density(a):
+                return Entropy(a)
+        is_function = (name in self.ctx.functions or head.base in FUNCTION_LETTERS or dname is not None
+                       or head.base in self.ctx.functions)
+        if is_function:
+            if any(self._is_bare_density(a) for g in groups for a in g):
+                # F(q): a named functional of a density, kept opaque
+                self.env.notes.append(f"{name}(...) of a density is read as an opaque quantity {name}")
+                return self.ctx.symbols.get(name) or self.ctx.declare(name, "real")
+            if seps:
+                raise InputError(f"{name}(...): unexpected '{seps[0]}' in the arguments of a function")
+            return sp.Function(name, real=True)(*[self.value(a) for a in groups[0]])
+        if seps or len(groups[0]) != 1:
+            raise InputError(f"'{name}(...)' is not a function the grader knows")
+        # sigma(...), x(1 - x): implicit multiplication
+        return self.value(head) * self.value(groups[0][0])
+
+    def _is_bare_density(self, a) -> bool:
+        return (isinstance(a, SymRef) and self.r.density_name(a.name) is not None and a.label is None
+                and (not a.subs or a.subs[-1] in PARAMETER_SUBSCRIPTS))
+
+    def _density_arg(self, a):
+        if self._is_bare_density(a):
+            return self.env.bare_density(a.name)
+        if isinstance(a, PointlessNormal):
+            return a
+        return self.value(a)
+
+    def normal(self, tok, args):
+        seps, groups = args
+        if ";" in seps:
+            if seps != [";"] or len(groups[0]) != 1 or len(groups[1]) != 2:
+                raise InputError("write the normal density as \\mathcal{N}(z; \\mu, \\sigma^2)")
+            point = self.value(groups[0][0])
+            mean, var = groups[1]
+        else:
+            if seps or len(groups[0]) != 2:
+                if str(tok) == "N" and not seps and len(groups[0]) == 1:
+                    return self.r.name("N") * self.value(groups[0][0])
+                raise InputError("a normal distribution needs a mean and a variance: \\mathcal{N}(\\mu, \\sigma^2)")
+            point = None
+            mean, var = groups[0]
+        mean, var = self.value(mean), self.value(var)
+        if _is_standard_deviation(var):
+            var = var ** 2
+        if point is None:
+            return PointlessNormal(mean, var)
+        mean, var = (x.xreplace({sp.Symbol("I"): sp.Integer(1)}) for x in (mean, var))
+        return PointlessNormal(mean, var).at(point, self.ctx)
+
+    def calligraphic(self, tok, args=None):
+        letter = re.sub(r"[^A-Z]", "", str(tok).replace("\\mathcal", ""))
+        if letter == "O":
+            raise InputError("order symbols \\mathcal{O}(...) are outside the notation (Taylor expansions are not checked)")
+        if letter == "N":
+            raise InputError("\\mathcal{N} needs its arguments: \\mathcal{N}(\\mu, \\sigma^2)")
+        sym = self.ctx.symbols.get(letter)
+        if sym is None or self.ctx.kinds.get(letter) != "real":
+            sym = self.ctx.declare(letter, "real")
+        return sym
+
+    # -- operators -------------------------------------------------------------
+    def esub_sim(self, var, sim, dist):
+        var = self.value(var)
+        dist = self._density_arg(dist)
+        return bind_distribution(var, dist, self.ctx)
+
+    def esub_plain(self, x):
+        if self._is_bare_density(x):
+            d = self.env.bare_density(x.name)
+            vs = density_vars(d)
+            return (vs[0] if len(vs) == 1 else sp.Tuple(*vs)), d
+        if isinstance(x, PointlessNormal):
+            raise InputError("E_{N(...)} needs its variable: write E_{\\epsilon \\sim N(0, 1)}")
+        x = self.value(x)
+        if is_density(x):
+            vs = density_vars(x)
+            return (vs[0] if len(vs) == 1 else sp.Tuple(*vs)), x
+        dist = self.env.distribution_of(x)
+        if dist is None:
+            raise InputError(f"E_{{{x}}}: no distribution is known for {x}")
+        return x, dist
+
+    def vsub(self, spec):
+        return spec
+
+    def expectation(self, tok, *rest):
+        if len(rest) == 2:
+            (var, dist), body = rest
+        else:
+            body = rest[0]
+            dist = self.env.default_q()
+            vs = density_vars(dist)
+            var = vs[0] if len(vs) == 1 else sp.Tuple(*vs)
+        return Expectation(self.value(body), var, dist)
+
+    def variance(self, tok, *rest):
+        if len(rest) == 2:
+            (var, dist), body = rest
+            return Variance(self.value(body), var, dist)
+        body = self.value(rest[0])
+        candidates = [s for s in body.free_symbols if self.env.distribution_of(s) is not None]
+        if len(candidates) != 1:
+            raise InputError(f"Var({body}): cannot tell which random variable it is taken over")
+        var = candidates[0]
+        return Variance(body, var, self.env.distribution_of(var))
+
+    def kl(self, tok, a, sep, b):
+        a, b = self._density_arg(a), self._density_arg(b)
+        if isinstance(a, PointlessNormal) or isinstance(b, PointlessNormal):
+            other = b if isinstance(a, PointlessNormal) else a
+            if isinstance(other, PointlessNormal):
+                var = self.r.name("z")
+            else:
+                var = density_vars(other)[0]
+            a = a.at(var, self.ctx) if isinstance(a, PointlessNormal) else a
+            b = b.at(var, self.ctx) if isinstance(b, PointlessNormal) else b
+        for d in (a, b):
+            if not is_density(d):
+                raise InputError(f"KL( . || . ) takes densities, got {d}")
+        if density_vars(a) != density_vars(b):
+            raise InputError(f"KL({a} || {b}): the two densities are over different variables")
+        return KL(a, b)
+
+    # -- sums, products, integrals, derivatives --------------------------------
+    def lim_range(self, tok, lo, hi):
+        name = _base_name(str(tok))
+        lo, hi = self.value(lo), self.value(hi)
+        if name in self.ctx.indices:
+            return self.ctx.indices[name][0], lo, hi
+        return self.ctx.index(name, lo, hi), lo, hi
+
+    def lim_index(self, tok):
+        name = _base_name(str(tok))
+        if name in self.ctx.indices:
+            return self.ctx.indices[name]
+        upper = name.upper() if name.upper() != name else name + "_max"
+        hi = self.ctx.symbols.get(upper) or self.ctx.declare(upper, "positive integer")
+        return self.ctx.index(name, sp.Integer(1), hi), sp.Integer(1), hi
+
+    def sum_op(self, tok, limits, body):
+        return sp.Sum(self.value(body), limits)
+
+    def prod_op(self, tok, limits, body):
+        return sp.Product(self.value(body), limits)
+
+    def intlimits(self, *items):
+        return items
+
+    def integral(self, tok, limits, body, diff):
+        var = self.r.name(_base_name(re.sub(r"^d\s*", "", str(diff))))
+        return sp.Integral(self.value(body), var)
+
+    def deriv_apply(self, frac, p1, p2, var, body):
+        return sp.Derivative(self.value(body), self._deriv_var(var))
+
+    def deriv_of(self, frac, p1, f, p2, var):
+        v = self._deriv_var(var)
+        if isinstance(f, SymRef) and (f.name in self.ctx.functions or f.base in self.ctx.functions):
+            return sp.Derivative(self.value(f), v)
+        if isinstance(f, SymRef):
+            sym = self.ctx.symbols.get(f.name)
+            if sym is not None and sym in self.ctx.lets:
+                return sp.Derivative(self.ctx.lets[sym], v)
+        raise InputError(f"\\partial {getattr(f, 'name', f)}/\\partial {v}: {getattr(f, 'name', f)} is not "
+                         "defined in the text as a function of " + str(v))
+
+    def _deriv_var(self, var):
+        v = self.value(var)
+        if not isinstance(v, (sp.Symbol, sp.Indexed)):
+            raise InputError(f"cannot differentiate with respect to {v}")
+        return v
+
+
+# -- names -------------------------------------------------------------------
+_DECOR_RE = re.compile(r"\\([A-Za-z]+)\s*\{?\s*(?:\\(?:mathbf|boldsymbol|bm|mathrm)\s*\{\s*)?(\\[A-Za-z]+|[A-Za-z])")
+
+
+def _base_name(text: str) -> str:
+    """LaTeX spelling of one symbol -> its name: \\hat{x} -> x_hat, \\epsilon -> eps, \\mathbf{z} -> z."""
+    text = text.strip()
+    if len(text) == 1:
+        return text
+    if text.startswith("\\") and text[1:] in GREEK:
+        return GREEK_NAMES.get(text[1:], text[1:])
+    m = _DECOR_RE.match(text)
+    if not m:
+        return re.sub(r"[^A-Za-z0-9_]", "", text) or "x"
+    cmd, inner = m.group(1), m.group(2)
+    inner = _base_name(inner) if inner.startswith("\\") else inner
+    if cmd in DECORATION_SUFFIX:
+        return f"{inner}_{DECORATION_SUFFIX[cmd]}"
+    return inner
+
+
+def _subscript(text: str) -> list[str]:
+    """'_j' -> ['j']; '_{\\theta}' -> ['theta']; '_{ij}' -> ['ij']; '_{\\text{rec}}' -> ['rec']."""
+    body = text[1:].strip()
+    if body.startswith("{"):
+        body = body[1:-1]
+    body = re.sub(r"\\(?:text|mathrm|mathit|operatorname|mathbf|boldsymbol|bm)\s*\{([^{}]*)\}", r"\1", body)
+    if re.search(r"[|=<>\\^+\-*/()]", re.sub(r"\\[A-Za-z]+", "", body)):
+        raise InputError(f"subscript '{text}' is not a name or an index")
+    parts = []
+    for piece in body.split(","):
+        piece = re.sub(r"\\([A-Za-z]+)", lambda m: _base_name("\\" + m.group(1)), piece)
+        piece = re.sub(r"[^A-Za-z0-9]", "", piece)
+        if not piece:
+            raise InputError(f"empty subscript '{text}'")
+        parts.append(piece)
+    return ["".join(parts)] if len(parts) > 1 else parts
+
+
+def _label(text: str) -> tuple:
+    inner = text[text.index("(") + 1: text.rindex(")")]
+    return tuple(p.strip() for p in inner.split(","))
+
+
+def _is_standard_deviation(var) -> bool:
+    """N(mu, sigma) with a plain sigma means standard deviation sigma."""
+    if isinstance(var, sp.Indexed):
+        name = var.base.label.name
+    elif isinstance(var, sp.Symbol):
+        name = var.name
+    elif isinstance(var, sp.Function) or isinstance(var, sp.core.function.AppliedUndef):
+        name = type(var).__name__
+    else:
+        return False
+    head = name.split("_")
+    return head[0] == "sigma" or (len(head) > 1 and head[1] == "sigma")
+
+
+# -- cleanup -----------------------------------------------------------------
+def clean_latex(text: str) -> str:
+    """Drop spacing and sizing commands; keep everything that carries meaning."""
+    text = _SPACING.sub(" ", text)
+    text = re.sub(r"\\(?:tag|label)\*?\s*\{[^{}]*\}", " ", text)
+    text = re.sub(r"\\mathrm\s*\{\s*d\s*\}", "d", text)
+    # \frac{d}{dz} is the derivative operator
+    text = re.sub(r"\\frac\s*\{\s*d\s*\}\s*\{\s*d\s*", r"\\frac{\\partial}{\\partial ", text)
+    # \frac12 and x^23: one digit per argument, as in TeX
+    text = re.sub(r"\\([dt]?frac)\s*(\d)\s*(\d)", r"\\\1{\2}{\3}", text)
+    text = re.sub(r"([\^_])\s*(\d)(?=\d)", r"\1{\2}", text)
+    text = re.sub(r"\\lvert|\\rvert", "|", text)
+    return text.strip()
+
+
+def check_commands(text: str) -> None:
+    """Reject commands outside the notation with a message that names them."""
+    if re.search(r"\^\s*\{?\s*(T|\\top|\\intercal)\s*\}?(?![A-Za-z])", text):
+        raise InputError("transposes (^T) are outside the notation (matrix calculus is not checked)")
+    if re.search(r"\\mathcal\s*\{?\s*O\b", text):
+        raise InputError("order symbols \\mathcal{O}(...) are outside the notation (Taylor expansions are not checked)")
+    for m in _COMMAND.finditer(text):
+        cmd = m.group(1)
+        if cmd in REJECTED:
+            raise InputError(REJECTED[cmd])
+        if cmd not in KNOWN_COMMANDS:
+            raise InputError(f"\\{cmd} is not part of the notation the grader reads")
+
+
+def parse_latex(text: str, env: LatexEnv) -> sp.Expr:
+    """Parse one LaTeX expression (no relation) into a term; InputError when it cannot."""
+    text = clean_latex(str(text))
+    if not text:
+        raise InputError("empty expression")
+    check_bounds(text, max_length=MAX_LATEX_LENGTH)
+    check_commands(text)
+    tree = _tree(text)
+    try:
+        result = LatexTermBuilder(env).transform(tree)
+    except VisitError as exc:
+        orig = exc.orig_exc
+        if isinstance(orig, InputError):
+            raise InputError(orig.message) from None
+        if isinstance(orig, RecursionError):
+            raise InputError("expression is nested too deeply") from None
+        raise InputError(f"cannot build expression: {type(orig).__name__}: {_one_line(str(orig))}") from None
+    except RecursionError:
+        raise InputError("expression is nested too deeply") from None
+    builder = LatexTermBuilder(env)
+    try:
+        out = builder.value(result)
+    except InputError as exc:
+        raise InputError(exc.message) from None
+    if not isinstance(out, sp.Basic):
+        raise InputError("not an expression")
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _tree(text: str):
+    try:
+        return _lark().parse(text)
+    except UnexpectedInput as exc:
+        raise InputError(_describe(exc, text), column=getattr(exc, "column", None)) from None
+    except LarkError as exc:
+        raise InputError(f"cannot parse: {_one_line(str(exc))}") from None
+    except RecursionError:
+        raise InputError("expression is nested too deeply") from None
+
+
+def _one_line(s: str, limit: int = 160) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= limit else s[:limit] + "..."
+
+
+def _describe(exc: UnexpectedInput, text: str) -> str:
+    col = getattr(exc, "column", None)
+    pos = getattr(exc, "pos_in_stream", None)
+    near = ""
+    if isinstance(pos, int) and 0 <= pos < len(text):
+        near = text[max(0, pos - 15): pos + 15]
+    if isinstance(exc, UnexpectedEOF) or (getattr(exc, "token", None) is not None and exc.token.type == "$END"):
+        return "expression ends early (unclosed bracket or missing argument?)"
+    if isinstance(exc, UnexpectedCharacters):
+        return _one_line(f"unexpected {text[exc.pos_in_stream]!r} at column {col} near '{near}'")
+    token = getattr(exc, "token", None)
+    return _one_line(f"unexpected {str(token)!r} at column {col} near '{near}'")
