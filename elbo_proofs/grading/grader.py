@@ -249,15 +249,23 @@ class _Run:
     # -- opaque names -----------------------------------------------------------
     def _opaque(self, lhs, rhs) -> list[str]:
         """Names on one side only that nobody defined and that are not model variables."""
+        from ..terms import Density
+
         def names(e):
             out = {}
             if e is None:
                 return out
-            for node in sp.preorder_traversal(e):
+            stack = [e]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, Density):
+                    stack.extend(node.args[1:])   # its variables, not its letter
+                    continue
                 if isinstance(node, sp.core.function.AppliedUndef):
                     out[node.func.__name__] = node
                 elif isinstance(node, sp.Symbol):
                     out[node.name] = node
+                stack.extend(getattr(node, "args", ()))
             return out
 
         def density_vars(e):

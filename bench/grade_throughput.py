@@ -1,0 +1,189 @@
+"""Throughput of `elbo-proofs grade` on a class-sized batch.
+
+Generates N submissions (default 100) of about 15 steps each -- the ELBO
+decomposition, its reconstruction-minus-KL form, the closed-form Gaussian KL
+and the ELBO bound -- in a few notations (q/p, q_phi/p_theta, Q/P, other latent
+names), with whitespace and bracket variations, and a planted error in some
+(a flipped sign, a swapped KL, a dropped 1/2).  Then times
+
+    elbo-proofs grade DIR --format json --jobs J [--no-cache]
+
+for each configuration and prints a table (and, with --json FILE, the figures).
+
+    python bench/grade_throughput.py                     # 100 submissions, jobs 1 and 2, cache on/off
+    python bench/grade_throughput.py --count 20 --configs 2:cache
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (variational density, model density letter, latent, data)
+NOTATIONS = [
+    (r"q(z|x)", "p", "z", "x"),
+    (r"q_\phi(z|x)", r"p_\theta", "z", "x"),
+    (r"Q(z|X)", "P", "z", "X"),
+    (r"q(h|v)", "p", "h", "v"),
+]
+E_STYLES = [
+    lambda q, z: r"\mathbb{E}_{" + q + "}",
+    lambda q, z: r"\mathbb{E}_{" + z + r" \sim " + q + "}",
+    lambda q, z: "E_{" + q + "}",
+]
+KL_STYLES = [r"D_{{KL}}({a} \| {b})", r"D_{{\text{{KL}}}}({a} \parallel {b})", r"KL({a} || {b})"]
+
+
+def _elbo_chain(q, p, z, x, E, KL, error):
+    pz = f"{p}({z})"
+    pxz = f"{p}({x}|{z})"
+    pzx = f"{p}({z}|{x})"
+    joint = f"{p}({x}, {z})"
+    logp = f"\\log {p}({x})"
+    lines = [
+        f"{logp} &= {E}[{logp}]",
+        f"&= {E}[\\log {joint} - \\log {pzx}]",
+        f"&= {E}[\\log {pxz} + \\log {pz} - \\log {pzx}]",
+        f"&= {E}[\\log {pxz} + \\log {pz} - \\log {q} + \\log {q} - \\log {pzx}]",
+        f"&= {E}[\\log {pxz} + \\log {pz} - \\log {q}] + {E}[\\log {q} - \\log {pzx}]",
+        f"&= {E}[\\log {pxz} + \\log {pz} - \\log {q}] + {KL.format(a=q, b=pzx)}",
+    ]
+    if error == "sign":
+        lines[2] = f"&= {E}[\\log {pxz} - \\log {pz} - \\log {pzx}]"
+    return lines
+
+
+def _second_form(q, p, z, x, E, KL, error):
+    pz = f"{p}({z})"
+    pxz = f"{p}({x}|{z})"
+    lines = [
+        f"{E}[\\log {pxz} + \\log {pz} - \\log {q}] &= {E}[\\log {pxz}] + {E}[\\log {pz} - \\log {q}]",
+        f"&= {E}[\\log {pxz}] - {E}[\\log {q} - \\log {pz}]",
+        f"&= {E}[\\log {pxz}] - {KL.format(a=q, b=pz)}",
+    ]
+    if error == "kl":
+        lines[2] = f"&= {E}[\\log {pxz}] - {KL.format(a=pz, b=q)}"
+    return lines
+
+
+def _gaussian_kl(error):
+    lines = [
+        r"D_{KL}(\mathcal{N}(\mu, \sigma^2) \| \mathcal{N}(0, 1)) &= -\frac{1}{2}\log \sigma^2 - \frac{1}{2} + \frac{1}{2}(\sigma^2 + \mu^2)",
+        r"&= \frac{1}{2}(\sigma^2 + \mu^2 - \log \sigma^2 - 1)",
+        r"&= \frac{1}{2}\sigma^2 + \frac{1}{2}\mu^2 - \frac{1}{2}\log \sigma^2 - \frac{1}{2}",
+    ]
+    if error == "half":
+        lines[1] = r"&= \frac{1}{2}(\sigma^2 + \mu^2 - 1) - \log \sigma^2"
+    return lines
+
+
+def submission(i: int, rng: random.Random) -> tuple[str, str | None]:
+    q, p, z, x = NOTATIONS[i % len(NOTATIONS)]
+    E = rng.choice(E_STYLES)(q, z)
+    KL = rng.choice(KL_STYLES)
+    error = rng.choice([None, None, None, "sign", "kl", "half"])
+    sp = rng.choice([" ", "  "])
+    blocks = [
+        ("Part (a): the ELBO decomposition.", _elbo_chain(q, p, z, x, E, KL, error)),
+        ("Part (b): reconstruction minus KL.", _second_form(q, p, z, x, E, KL, error)),
+        ("Part (c): the Gaussian KL term.", _gaussian_kl(error)),
+    ]
+    out = [f"# Homework 5, student {i:03d}", ""]
+    for title, lines in blocks:
+        out += [title, "", "$$\\begin{aligned}"]
+        out += [ln.replace(" ", sp) + " \\\\" for ln in lines[:-1]] + [lines[-1].replace(" ", sp), "\\end{aligned}$$", ""]
+    out += ["Since the KL divergence is nonnegative,", "",
+            f"$$\\log {p}({x}) \\geq {E}[\\log {p}({x}|{z}) + \\log {p}({z}) - \\log {q}]$$", ""]
+    return "\n".join(out), error
+
+
+def generate(folder: Path, count: int, seed: int = 0) -> dict:
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    planted = {}
+    for i in range(count):
+        text, error = submission(i, rng)
+        (folder / f"student_{i:03d}.md").write_text(text)
+        planted[f"student_{i:03d}.md"] = error
+    return planted
+
+
+def run(folder: Path, jobs: int, cache: bool, examples: int, time_limit: float, timeout: float) -> dict:
+    cmd = [sys.executable, "-m", "elbo_proofs", "grade", str(folder), "--format", "json", "--jobs", str(jobs),
+           "--examples", str(examples), "--time-limit", str(time_limit)]
+    if not cache:
+        cmd.append("--no-cache")
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"jobs": jobs, "cache": cache, "seconds": None, "note": f"stopped after {timeout:g} s"}
+    seconds = time.perf_counter() - t0
+    try:
+        data = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return {"jobs": jobs, "cache": cache, "seconds": seconds, "note": "no JSON: " + proc.stderr.strip()[-300:]}
+    steps = sum(len(d["steps"]) for d in data)
+    return {
+        "jobs": jobs, "cache": cache, "seconds": round(seconds, 2), "submissions": len(data), "steps": steps,
+        "with_error": sum(1 for d in data if d["first_error_line"]),
+        "failed": sum(1 for d in data if d["status"] != "graded"),
+        "valid": sum(1 for d in data for s in d["steps"] if s["verdict"] == "valid"),
+        "invalid": sum(1 for d in data for s in d["steps"] if s["verdict"] == "invalid"),
+        "exit_code": proc.returncode,
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=100)
+    ap.add_argument("--configs", default="1:nocache,1:cache,2:nocache,2:cache",
+                    help="comma-separated JOBS:cache|nocache (default: all four)")
+    ap.add_argument("--examples", type=int, default=50)
+    ap.add_argument("--time-limit", type=float, default=5.0)
+    ap.add_argument("--timeout", type=float, default=900.0, help="stop one configuration after this many seconds")
+    ap.add_argument("--folder", help="generate into this folder (default: a temporary one)")
+    ap.add_argument("--json", help="write the figures to this file")
+    args = ap.parse_args(argv)
+
+    tmp = None
+    if args.folder:
+        folder = Path(args.folder)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="grade-bench-")
+        folder = Path(tmp.name)
+    planted = generate(folder, args.count)
+    n_err = sum(1 for e in planted.values() if e)
+    print(f"{args.count} submissions in {folder} ({n_err} with a planted error), cpus: {os.cpu_count()}")
+    rows = []
+    for spec in args.configs.split(","):
+        jobs, mode = spec.split(":")
+        row = run(folder, int(jobs), mode == "cache", args.examples, args.time_limit, args.timeout)
+        rows.append(row)
+        print(json.dumps(row))
+    print()
+    print(f"| jobs | cache | seconds | submissions/s | steps | with error (planted {n_err}) | failed |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        secs = r.get("seconds")
+        rate = f"{r.get('submissions', 0) / secs:.2f}" if secs else "-"
+        print(f"| {r['jobs']} | {'on' if r['cache'] else 'off'} | {secs if secs is not None else r.get('note')} | "
+              f"{rate} | {r.get('steps', '-')} | {r.get('with_error', '-')} | {r.get('failed', '-')} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"count": args.count, "planted_errors": n_err, "runs": rows}, indent=2))
+    if tmp:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
