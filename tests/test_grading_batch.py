@@ -88,6 +88,10 @@ def _tiny_reader(path):
         text = open(path, encoding="utf-8").read()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read file: {exc}", file=path) from None
+    if "HANG" in text:
+        time.sleep(30)
+    if "CRASH" in text:
+        os._exit(7)
     chain, claims = [], []
     for n, raw in enumerate(text.splitlines(), start=1):
         raw = raw.strip()
@@ -243,3 +247,20 @@ def test_register_adds_the_subcommand():
     assert args.jobs == 2 and args.format == "gradescope" and args.examples == 7 and callable(args.func)
     with pytest.raises(SystemExit):
         parser.parse_args(["grade", "x.md", "--jobs", "-1"])
+
+
+def test_cli_reports_a_hanging_and_a_crashing_submission_and_grades_the_rest(tiny, tmp_path, capsys):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    _write(folder, "a_good.md", GOOD)
+    _write(folder, "b_hang.md", "HANG\n")
+    _write(folder, "c_crash.md", "CRASH\n")
+    _write(folder, "d_bad.md", BAD)
+    code = grade_main([str(folder), "--format", "json", "--jobs", "2", "--timeout", "2"])
+    data = {os.path.basename(d["path"]): d for d in json.loads(capsys.readouterr().out)}
+    assert code == 1
+    assert data["a_good.md"]["status"] == "graded" and data["a_good.md"]["first_error_line"] is None
+    assert data["d_bad.md"]["status"] == "graded" and data["d_bad.md"]["first_error_line"] == 2
+    assert data["b_hang.md"]["status"] == "failed" and "timed out" in data["b_hang.md"]["reason"]
+    assert data["c_crash.md"]["status"] == "failed" and "code 7" in data["c_crash.md"]["reason"]
+    assert data["b_hang.md"]["score"] == 0

@@ -166,6 +166,8 @@ def grade_batch(paths: list[str], config: BatchConfig, *, jobs: int = 1, grade_f
         return results  # type: ignore[return-value]
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
+    if ctx.get_start_method() == "fork" and grade_fn is grade_one:
+        _warm_up()
     jobs = max(1, min(jobs, len(paths) or 1))
     pending = list(range(len(paths)))[::-1]
     workers = [_Worker(ctx, grade_fn, config) for _ in range(jobs)]
@@ -220,6 +222,23 @@ def grade_batch(paths: list[str], config: BatchConfig, *, jobs: int = 1, grade_f
             else:
                 w.stop()
     return results  # type: ignore[return-value]
+
+
+def _warm_up() -> None:
+    """Import the reader and checker (and build their parsers) once, before forking workers."""
+    import importlib
+
+    for name in ("elbo_proofs.checking", "elbo_proofs.numeric", "elbo_proofs.parsing.submission"):
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+    try:
+        from ..parsing.latex_parser import _lark
+
+        _lark()
+    except Exception:
+        pass
 
 
 def collect_paths(inputs: list[str], suffixes=(".md", ".tex", ".txt")) -> tuple[list[str], bool]:
