@@ -18,7 +18,7 @@ from hypothesis.errors import NoSuchExample
 
 from ..checking.verdict import Counterexample
 from ..terms import Context
-from .evaluate import Evaluator, NumericFailure, Unevaluable, check_supported
+from .evaluate import Evaluator, NumericFailure, Unevaluable, Vec, check_supported
 from .models import ConcreteModel, make_plan, model_strategy
 from .quadrature import QuadratureError
 
@@ -178,7 +178,7 @@ class _Judge:
         results = []
         for s in SAMPLE_SEEDS:
             rng = np.random.default_rng([s, int(self.seed) & 0xFFFFFFFF])
-            env = model.env(extra_vectors=self._samples(ev, model, rng), depth=1)
+            env = model.env(extra_vectors=self._samples(ev, model, rng), depth=1, size=REPETITIONS)
             l = np.broadcast_to(ev.evaluate(self.lhs, env), (REPETITIONS,))
             r = np.broadcast_to(ev.evaluate(self.rhs, env), (REPETITIONS,))
             if not (np.all(np.isfinite(l)) and np.all(np.isfinite(r))):
@@ -221,6 +221,5 @@ class _Judge:
             m, v = float(m[0]), float(v[0])
             if v <= 0:
                 raise NumericFailure("non-positive variance")
-            from .evaluate import Vec
             out[name] = Vec([m + np.sqrt(v) * rng.standard_normal(REPETITIONS) for _ in range(b)])
         return out

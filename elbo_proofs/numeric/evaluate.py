@@ -22,8 +22,8 @@ from scipy import special
 
 from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance, is_density
 from ..terms.densities import density_vars
-from .quadrature import (QuadratureError, binary_grid, gauss_legendre, lead, real_line, reduce_leading,
-                         standard_normal_grid)
+from .quadrature import (GRID_NODES, MAX_GRID_DIM, binary_grid, gauss_legendre, lead, real_line,
+                         reduce_leading, standard_normal_grid)
 
 MAX_TERMS = 10_000        # longest Sum/Product that is looped over
 MAX_ELEMENTS = 30_000_000  # largest intermediate array
@@ -72,14 +72,21 @@ class Env:
     number of node axes in use.
     """
 
-    __slots__ = ("bound_s", "bound_v", "drawn_s", "drawn_v", "depth")
+    __slots__ = ("bound_s", "bound_v", "drawn_s", "drawn_v", "depth", "size")
 
-    def __init__(self, drawn_s, drawn_v, depth=0, bound_s=None, bound_v=None):
+    def __init__(self, drawn_s, drawn_v, depth=0, bound_s=None, bound_v=None, size=1):
         self.drawn_s = drawn_s
         self.drawn_v = drawn_v
         self.depth = depth
+        self.size = size          # product of the lengths of the node axes in use
         self.bound_s = bound_s or {}
         self.bound_v = bound_v or {}
+
+    def push(self, binds: dict, n: int) -> "Env":
+        """Bind variables whose nodes occupy a new leading axis of length n."""
+        env = self.bind(binds, self.depth + 1)
+        env.size = self.size * max(int(n), 1)
+        return env
 
     def bind(self, binds: dict, depth: int | None = None) -> "Env":
         bs, bv = dict(self.bound_s), dict(self.bound_v)
@@ -90,7 +97,7 @@ class Env:
             else:
                 bs[name] = value
                 bv.pop(name, None)
-        return Env(self.drawn_s, self.drawn_v, self.depth if depth is None else depth, bs, bv)
+        return Env(self.drawn_s, self.drawn_v, self.depth if depth is None else depth, bs, bv, self.size)
 
 
 def _name(v) -> str | None:
@@ -325,7 +332,7 @@ class Evaluator:
             if not isinstance(dist.x, sp.Symbol):
                 raise Unevaluable(f"E over {dist}: its variable is not a symbol")
             m, v = self.scalar(dist.mean, env), self.scalar(dist.var, env)
-            nodes, w = gaussian_nodes([m], [v], depth)
+            nodes, w = gaussian_nodes([m], [v], env)
             return {name: nodes[0]}, w
         if isinstance(dist, Bernoulli):
             if not isinstance(dist.args[0], sp.Symbol):
@@ -377,7 +384,7 @@ class Evaluator:
             e2 = env.bind({j.name: float(k)})
             params.append([self.scalar(p, e2) for p in f.args[1:]])
         if isinstance(f, Normal):
-            nodes, w = gaussian_nodes([p[0] for p in params], [p[1] for p in params], env.depth)
+            nodes, w = gaussian_nodes([p[0] for p in params], [p[1] for p in params], env)
             return {name: Vec(nodes)}, w
         grid = binary_grid(len(params))
         comps = [lead(grid[:, i], env.depth) for i in range(len(params))]
@@ -395,7 +402,7 @@ class Evaluator:
         missing = [n for n in names if n not in binds]
         if missing:
             raise Unevaluable(f"E[{var} ~ {dist}]: {dist} is not a density of {', '.join(missing)}")
-        inner = env.bind(binds, env.depth + 1)
+        inner = env.push(binds, np.shape(w)[0] if np.ndim(w) else 1)
         if callable(f):
             val = f(inner)
         else:
@@ -472,7 +479,7 @@ class Evaluator:
             else:
                 x, w = real_line()
                 finite_range = False
-            inner = env.bind({var.name: lead(x, depth)}, depth + 1)
+            inner = env.push({var.name: lead(x, depth)}, len(x))
             val = np.asarray(integrate(f_or_fn, rest, inner), dtype=float)
             if val.ndim <= depth:
                 if finite_range:
@@ -503,18 +510,22 @@ class Evaluator:
 
 
 def find_family(ctx: Context, d: Density):
-    """The declared family of an abstract density, adapted to its arguments.
+    """The declared family of a density term, adapted to its arguments.
 
-    q(z|x) finds a declared q(z) (the conditioning of a variational density is
-    only its amortization); p densities must match their conditioning.
+    A declared q(z) is found for q(z_l) (a sample) and for q(z|x) (the
+    conditioning of a variational density is only its amortization); p
+    densities must match their conditioning.  Variables must be the same
+    (z_l counts as z): p(x) never finds a declared p(z).
     """
     fams = ctx.families
     if d in fams:
         return fams[d]
+    roles = tuple(_name(v) for v in d.vars)
+    given = tuple(_name(v) for v in d.given)
     for key, fam in fams.items():
-        if key.name != d.name or len(key.vars) != len(d.vars):
+        if key.name != d.name or tuple(_name(v) for v in key.vars) != roles:
             continue
-        if len(key.given) == len(d.given):
+        if tuple(_name(v) for v in key.given) == given:
             mapping = dict(zip(key.vars + key.given, d.vars + d.given))
         elif d.name.lower() != "p":
             mapping = dict(zip(key.vars, d.vars))
@@ -534,20 +545,37 @@ def _kl_var(a):
     return vs[0] if len(vs) == 1 else sp.Tuple(*vs)
 
 
-def gaussian_nodes(means, variances, depth):
+NODE_BUDGET = 400_000   # nodes of a new grid times the nodes already in use
+
+
+def normal_grid(k: int, env: Env):
+    """Standard-normal product grid for k coordinates, sized to the nodes already in use.
+
+    Inside nested expectations (or estimator repetitions) the grid per
+    coordinate shrinks so that the arrays stay below NODE_BUDGET elements; the
+    rule stays exact for polynomials of degree 2n-1 per coordinate.
+    """
+    if k < 1 or k > MAX_GRID_DIM:
+        raise Unevaluable(f"no quadrature grid for {k} dimensions (at most {MAX_GRID_DIM})")
+    n = GRID_NODES[k]
+    while n > 3 and n ** k * env.size > NODE_BUDGET:
+        n -= 1
+    if n ** k * env.size > 4 * NODE_BUDGET:
+        raise NumericFailure("too many quadrature nodes for nested expectations")
+    t, w = standard_normal_grid(k, n)
+    return [lead(ti, env.depth) for ti in t], lead(w, env.depth)
+
+
+def gaussian_nodes(means, variances, env: Env):
     """Product Gauss-Hermite nodes for independent N(means[i], variances[i])."""
-    k = len(means)
-    try:
-        t, w = standard_normal_grid(k)
-    except QuadratureError as exc:
-        raise Unevaluable(str(exc)) from None
+    t, w = normal_grid(len(means), env)
     nodes = []
-    for i in range(k):
+    for i in range(len(means)):
         v = np.asarray(variances[i], dtype=float)
         if np.any(v <= 0):
             raise NumericFailure("non-positive variance")
-        nodes.append(means[i] + np.sqrt(v) * lead(t[i], depth))
-    return nodes, lead(w, depth)
+        nodes.append(means[i] + np.sqrt(v) * t[i])
+    return nodes, w
 
 
 _SUPPORTED = (sp.Symbol, sp.Add, sp.Mul, sp.Pow, sp.log, sp.Indexed, sp.IndexedBase, sp.Sum, sp.Product,

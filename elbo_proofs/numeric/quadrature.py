@@ -36,11 +36,11 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=None)
-def standard_normal_grid(k: int) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
-    """Product Gauss-Hermite grid for a k-dimensional standard normal (flattened)."""
+def standard_normal_grid(k: int, n: int | None = None) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Product Gauss-Hermite grid (n nodes per coordinate) for a k-dimensional standard normal, flattened."""
     if k < 1 or k > MAX_GRID_DIM:
         raise QuadratureError(f"no quadrature grid for {k} dimensions (at most {MAX_GRID_DIM})")
-    t, w = gauss_hermite(GRID_NODES[k])
+    t, w = gauss_hermite(n or GRID_NODES[k])
     mesh = np.meshgrid(*([t] * k), indexing="ij")
     wmesh = np.meshgrid(*([w] * k), indexing="ij")
     nodes = tuple(m.ravel() for m in mesh)
