@@ -85,3 +85,8 @@ def test_any_single_sign_flip_is_named(term, k, rest):
     assert hint is not None and hint.startswith("the sign of")
     (t,) = terms(term)
     assert str(t) in hint or str(sp.expand(t)) in hint
+
+
+def test_wrong_derivative_result_names_the_coefficient():
+    deriv, wrong = terms("d/dsigma((mu^2 + sigma^2 - log(sigma^2) - 1)/2)", "sigma - 2/sigma")
+    assert term_difference(deriv, wrong) == "the coefficient of 1/sigma should be -1, not -2"

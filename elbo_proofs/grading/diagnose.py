@@ -46,6 +46,11 @@ def _push(e):
     if isinstance(e, sp.log):
         arg = _push(e.args[0])
         return sp.expand_log(sp.log(arg), force=False)
+    if isinstance(e, sp.Derivative):
+        try:
+            return _push(e.doit())
+        except Exception:
+            return e
     if isinstance(e, (sp.Add, sp.Mul)):
         return e.func(*[_push(a) for a in e.args])
     if isinstance(e, sp.Pow):
