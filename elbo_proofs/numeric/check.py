@@ -8,12 +8,14 @@ simplest failing model it could reach.
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 from hypothesis import HealthCheck, Phase, Verbosity, find, settings
+from hypothesis.control import currently_in_test_context
 from hypothesis.errors import NoSuchExample
 
 from ..checking.verdict import Counterexample
@@ -76,11 +78,18 @@ def numeric_check(lhs, rhs, relation: str, context: Context, examples: int = 50,
                    suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink],
                    verbosity=Verbosity.quiet, report_multiple_bugs=False)
     try:
-        model = find(strategy, judge.violated, settings=cfg, random=random.Random(seed))
+        model = _find(strategy, judge.violated, cfg, seed)
     except NoSuchExample:
         model = None
     except Unevaluable as exc:   # a model strategy that cannot be drawn (e.g. a dimension)
         return NumericResult("unevaluable", detail=str(exc))
+    except Exception as exc:
+        # an interruption (a caller's time limit) raised inside the search comes back wrapped
+        if judge.interrupt is not None:
+            raise judge.interrupt from None
+        raise _original_error(exc) from None
+    if judge.interrupt is not None:
+        raise judge.interrupt
 
     if model is not None:
         out = judge.outcome(model)
@@ -91,6 +100,48 @@ def numeric_check(lhs, rhs, relation: str, context: Context, examples: int = 50,
         return NumericResult("unevaluable", None, 0, reason, judge.skipped_count)
     detail = f"{judge.skipped_count} models skipped" if judge.skipped_count else ""
     return NumericResult("agree", None, judge.agreed, detail, judge.skipped_count)
+
+
+def _find(strategy, condition, cfg, seed):
+    """hypothesis.find; inside a running Hypothesis test it runs in its own thread.
+
+    Hypothesis keeps its test context per thread and refuses to start a search
+    nested in a test (health check nested_given, read from the default
+    settings); a fresh thread is an independent search.
+    """
+    def run():
+        return find(strategy, condition, settings=cfg, random=random.Random(seed))
+
+    if not currently_in_test_context():
+        return run()
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = run()
+        except BaseException as exc:  # handed to the calling thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="numeric-check", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _original_error(exc: BaseException) -> BaseException:
+    """The first non-Hypothesis exception in a chain or group Hypothesis wrapped around it."""
+    seen, queue = set(), [exc]
+    while queue:
+        e = queue.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if not type(e).__module__.startswith("hypothesis"):
+            return e
+        queue.extend([e.__cause__, e.__context__, *getattr(e, "exceptions", ())])
+    return exc
 
 
 def has_samples(e, ctx: Context) -> bool:
@@ -111,6 +162,7 @@ class _Judge:
         self.found = False
         self.shrink_calls = 0
         self.cache: dict = {}
+        self.interrupt: BaseException | None = None
 
     def reason(self) -> str:
         if not self.reasons:
@@ -123,6 +175,15 @@ class _Judge:
         return tuple(sorted(model.values().items()))
 
     def violated(self, model: ConcreteModel) -> bool:
+        if self.interrupt is not None:
+            return False
+        try:
+            return self._violated(model)
+        except BaseException as exc:  # not a verdict on the model: stop the search, re-raise after it
+            self.interrupt = exc
+            return False
+
+    def _violated(self, model: ConcreteModel) -> bool:
         try:
             key = self._key(model)
         except _SKIPPABLE:
