@@ -434,6 +434,10 @@ class LatexTermBuilder(Transformer):
             raise InputError(f"KL({a} || {b}): the two densities are over different variables")
         return KL(a, b)
 
+    def kl_name(self, tok):
+        # "KL = \frac{1}{2}(...)": the KL term as a named quantity
+        return self.ctx.symbols.get("KL") or self.ctx.declare("KL", "real")
+
     # -- sums, products, integrals, derivatives --------------------------------
     def lim_range(self, tok, lo, hi):
         name = _base_name(str(tok))
@@ -571,8 +575,12 @@ def check_commands(text: str) -> None:
             raise InputError(f"\\{cmd} is not part of the notation the grader reads")
 
 
-def parse_latex(text: str, env: LatexEnv) -> sp.Expr:
-    """Parse one LaTeX expression (no relation) into a term; InputError when it cannot."""
+def parse_latex(text: str, env: LatexEnv, *, allow_distribution: bool = False):
+    """Parse one LaTeX expression (no relation) into a term; InputError when it cannot.
+
+    With ``allow_distribution`` a normal written without its point (N(mu, sigma^2),
+    as in declarations) comes back as a PointlessNormal.
+    """
     text = clean_latex(str(text))
     if not text:
         raise InputError("empty expression")
@@ -590,6 +598,8 @@ def parse_latex(text: str, env: LatexEnv) -> sp.Expr:
         raise InputError(f"cannot build expression: {type(orig).__name__}: {_one_line(str(orig))}") from None
     except RecursionError:
         raise InputError("expression is nested too deeply") from None
+    if allow_distribution and isinstance(result, PointlessNormal):
+        return result
     builder = LatexTermBuilder(env)
     try:
         out = builder.value(result)

@@ -1,0 +1,887 @@
+"""Student submissions (Markdown, LaTeX or plain text) to chains of terms.
+
+Reading goes in four passes:
+
+1. *segments*: display math (``$$...$$``, ``\\[...\\]``, align/aligned/split/...
+   environments) and inline math (``$...$``), each with its file offset;
+2. *rows*: a display is cut at ``\\\\`` into rows, a row at its top-level
+   relations (=, \\leq, \\geq, \\approx, \\stackrel{..}{=}, \\sim, ...); comments
+   (``\\#``, ``\\text{...}`` remarks, ``%``), tags, labels and trailing
+   punctuation are dropped; equation numbers such as ``(7)`` are skipped;
+3. *fragments*: a row with a left side starts a fragment, a row starting with a
+   relation continues the last one, even across display blocks; fragments that
+   repeat an earlier chain (slides that show the same derivation one line
+   longer each time) are merged into it, keeping each line's first line number;
+4. *terms*: declarations (``q(z|x) \\sim \\mathcal{N}(...)``, ``p(z) =
+   \\mathcal{N}(z; 0, I)``, ``z = \\mu + \\sigma \\odot \\epsilon``, "let ...",
+   samples, decoder outputs) fill the Context; every chain line is parsed with
+   latex_parser.  This pass runs twice: the first discovers indices, vectors
+   and densities, the second reads with that knowledge from the start.
+
+Nothing here evaluates student text; math that cannot be read becomes a
+MathLine with ``error`` set.  docs/latex.md documents the notation.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sympy as sp
+
+from ..errors import InputError
+from ..terms import Bernoulli, Context, Density, Normal, density_vars, is_density
+from .latex_parser import LatexEnv, SymRef, _base_name, parse_latex
+from .names import PointlessNormal
+
+MAX_FILE_BYTES = 1_000_000
+MAX_EXPRESSIONS = 3000
+MAX_INLINE = 2000
+TIME_BUDGET = 60.0  # seconds for reading one submission
+
+__all__ = ["MathLine", "Chain", "Submission", "read_submission", "read_submission_text"]
+
+
+@dataclass
+class MathLine:
+    """One expression of a chain as the student wrote it."""
+
+    line: int
+    latex: str
+    expr: sp.Expr | None
+    error: str | None
+    relation: str | None  # to the previous line: "=", "<=", ">=", "~="; None for the head
+
+
+@dataclass
+class Chain:
+    lines: list[MathLine]
+    kind: str  # "chain" | "claim"
+
+
+@dataclass
+class Submission:
+    path: str
+    text: str
+    chains: list[Chain]
+    context: Context
+    definitions: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# reading files
+# ---------------------------------------------------------------------------
+def read_submission(path) -> Submission:
+    """Read a submission file; InputError only when the file itself is unreadable."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", file=str(p)) from None
+    if size > MAX_FILE_BYTES:
+        raise InputError(f"file is {size} bytes; the limit is {MAX_FILE_BYTES}", file=str(p))
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", file=str(p)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"file is not UTF-8 text (byte {exc.start})", file=str(p)) from None
+    if "\x00" in text:
+        raise InputError("file is binary, not text", file=str(p))
+    return read_submission_text(text, path=str(p))
+
+
+def read_submission_text(text: str, path: str = "<text>") -> Submission:
+    if len(text) > MAX_FILE_BYTES:
+        raise InputError(f"text is {len(text)} characters; the limit is {MAX_FILE_BYTES}", file=path)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    reader = _Reader(text, path)
+    return reader.read()
+
+
+# ---------------------------------------------------------------------------
+# pass 1: segments
+# ---------------------------------------------------------------------------
+DISPLAY_ENVS = ("equation", "align", "aligned", "alignat", "gather", "gathered", "split", "eqnarray",
+                "multline", "displaymath", "flalign")
+_ENV_NAME = r"(?:%s)\*?" % "|".join(DISPLAY_ENVS)
+_SEGMENT_START = re.compile(r"```|\$\$|\\\[|\\\(|\\begin\s*\{(%s)\}|(?<!\\)\$" % _ENV_NAME)
+
+
+@dataclass
+class Segment:
+    kind: str          # "display" | "inline"
+    start: int         # offset of the content in the file
+    content: str
+    before: str = ""   # prose just before (same paragraph)
+    after: str = ""    # prose just after
+
+
+def find_segments(text: str) -> list[Segment]:
+    out: list[Segment] = []
+    pos = 0
+    prose_start = 0
+    n = len(text)
+    while pos < n:
+        m = _SEGMENT_START.search(text, pos)
+        if not m:
+            break
+        tok = m.group(0)
+        kind, c_start, c_end, end = None, m.end(), None, None
+        if tok == "```":
+            close = text.find("```", m.end())
+            pos = n if close < 0 else close + 3
+            prose_start = pos
+            continue
+        if tok == "$$":
+            close = text.find("$$", m.end())
+            if close >= 0:
+                kind, c_end, end = "display", close, close + 2
+        elif tok == "\\[":
+            close = text.find("\\]", m.end())
+            if close >= 0:
+                kind, c_end, end = "display", close, close + 2
+        elif tok == "\\(":
+            close = text.find("\\)", m.end())
+            if close >= 0 and close - m.end() <= MAX_INLINE:
+                kind, c_end, end = "inline", close, close + 2
+        elif tok.startswith("\\begin"):
+            env = m.group(1)
+            close = text.find("\\end{%s}" % env, m.end())
+            if close >= 0:
+                kind, c_start, c_end, end = "display", m.start(), close + len("\\end{%s}" % env), \
+                    close + len("\\end{%s}" % env)
+        else:  # single $
+            close = _inline_close(text, m.end())
+            if close is not None:
+                kind, c_end, end = "inline", close, close + 1
+        if kind is None:
+            pos = m.end()
+            continue
+        before = text[prose_start:m.start()]
+        out.append(Segment(kind, c_start, text[c_start:c_end], before=_last_sentence(before)))
+        if len(out) > 1:
+            pass
+        pos = end
+        prose_start = end
+    # prose after each segment (up to the next one)
+    for i, seg in enumerate(out):
+        nxt = out[i + 1].start if i + 1 < len(out) else n
+        seg_end = seg.start + len(seg.content)
+        seg.after = text[seg_end: min(nxt, seg_end + 300)].lstrip("$ )]")[:200]
+    return out
+
+
+def _inline_close(text: str, start: int) -> int | None:
+    i = start
+    limit = min(len(text), start + MAX_INLINE)
+    while i < limit:
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "$":
+            return i if i > start else None
+        if c == "\n" and text[i + 1: i + 2] == "\n":
+            return None
+        i += 1
+    return None
+
+
+def _last_sentence(prose: str) -> str:
+    prose = prose[-300:]
+    cut = max(prose.rfind(". "), prose.rfind("\n\n"))
+    return prose[cut + 1:] if cut >= 0 else prose
+
+
+# ---------------------------------------------------------------------------
+# pass 2: rows and relations
+# ---------------------------------------------------------------------------
+RELATION_COMMANDS = {
+    "leq": "<=", "le": "<=", "leqslant": "<=", "lt": "<=",
+    "geq": ">=", "ge": ">=", "geqslant": ">=", "gt": ">=",
+    "approx": "~=", "simeq": "~=", "eqsim": "~=",
+    "equiv": "=", "coloneqq": "=", "eqqcolon": "=", "triangleq": "=", "doteq": "=", "defeq": "=",
+    "sim": "sim",
+    "neq": "?", "ne": "?", "propto": "?", "implies": "?", "Rightarrow": "?", "Longrightarrow": "?",
+    "iff": "?", "Leftrightarrow": "?", "Longleftrightarrow": "?", "in": "?", "subset": "?", "subseteq": "?",
+    "ll": "?", "gg": "?", "mapsto": "?",
+}
+_REL_AT = re.compile(
+    r"\\(?:stackrel|overset|underset)\s*\{(?:[^{}]|\{[^{}]*\})*\}\s*\{\s*([^{}]*?)\s*\}"
+    r"|\\(%s)(?![A-Za-z])|:=|=:|<=|>=|==|=|<|>|≤|≥|≈" % "|".join(sorted(RELATION_COMMANDS, key=len, reverse=True))
+)
+_PLAIN_REL = {":=": "=", "=:": "=", "<=": "<=", ">=": ">=", "==": "=", "=": "=", "<": "<=", ">": ">=",
+              "≤": "<=", "≥": ">=", "≈": "~="}
+_ENV_WRAP = re.compile(r"\\(?:begin|end)\s*\{(%s)\}(?:\s*\{[^{}]*\})?" % _ENV_NAME)
+_EQ_NUMBER = re.compile(r"^\(?\s*\d+(?:\.\d+)*[a-z]?\s*\)?$")
+
+
+@dataclass
+class Row:
+    line: int
+    pieces: list   # [(relation or None, latex, line)]
+    inline: bool
+    seg: int       # index of its segment
+    note: str = ""
+
+
+def split_rows(seg: Segment, line_of) -> list[tuple[int, str]]:
+    """Rows of a display (or the one row of inline math): (line, text) pairs."""
+    content = seg.content
+    content = _ENV_WRAP.sub(lambda m: " " * len(m.group(0)), content)
+    content = re.sub(r"\\(?:tag|label)\*?\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])",
+                     lambda m: " " * len(m.group(0)), content)
+    # % comments (not \%) run to the end of the line
+    content = re.sub(r"(?<!\\)%[^\n]*", lambda m: " " * len(m.group(0)), content)
+    rows, depth, start, i = [], 0, 0, 0
+    while i < len(content):
+        c = content[i]
+        if c == "\\" and content[i + 1: i + 2] == "\\":
+            if depth <= 0:
+                rows.append((start, content[start:i]))
+                j = i + 2
+                m = re.match(r"\s*\[[^\]]{0,20}\]", content[j:])  # \\[4pt]
+                if m:
+                    j += m.end()
+                start = j
+                i = j
+                continue
+            i += 2
+            continue
+        if c == "\\":
+            i += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        i += 1
+    rows.append((start, content[start:]))
+    out = []
+    for off, row in rows:
+        stripped = row.strip()
+        if not stripped:
+            continue
+        lead = len(row) - len(row.lstrip())
+        out.append((line_of(seg.start + off + lead), stripped))
+    return out
+
+
+def strip_comment(row: str) -> tuple[str, str]:
+    """Cut remarks: \\# ..., \\text{...} prose at the top level; (math, remark)."""
+    depth, i = 0, 0
+    while i < len(row):
+        c = row[i]
+        if c == "\\":
+            if row.startswith("\\#", i):
+                return row[:i], row[i:]
+            m = re.match(r"\\(?:text|textrm|textit|textbf|mbox|mathrm|operatorname)\s*\{([^{}]*)\}", row[i:])
+            if m:
+                word = m.group(1).strip()
+                if depth == 0 and not re.fullmatch(r"Var|var|Variance|KL|E|diag|d|Cov", word):
+                    return row[:i], row[i:]
+                i += m.end()
+                continue
+            i += 2 if i + 1 < len(row) and not row[i + 1].isalpha() else 1
+            continue
+        if c == "#":
+            return row[:i], row[i:]
+        if c in "{([":
+            depth += 1
+        elif c in "})]":
+            depth -= 1
+        i += 1
+    return row, ""
+
+
+_TRAILING = re.compile(r"(?:\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|~|[.,;:]|\\\.)+$")
+
+
+def split_relations(row: str) -> list[tuple[str | None, str]] | str:
+    """'A = B \\leq C' -> [(None, 'A'), ('=', 'B'), ('<=', 'C')]; a string when unsupported."""
+    row = row.replace("&", " ")
+    parts: list[tuple[str | None, str]] = []
+    depth, last, rel, i = 0, 0, None, 0
+    while i < len(row):
+        c = row[i]
+        if c in "{([":
+            depth += 1
+            i += 1
+            continue
+        if c in "})]":
+            depth -= 1
+            i += 1
+            continue
+        if c == "\\" and row[i + 1: i + 2] in ("{", "}", "|", "[", "]", "(", ")", "#", "%", "$", ","):
+            if row[i + 1] in "{":
+                depth += 1
+            elif row[i + 1] in "}":
+                depth -= 1
+            i += 2
+            continue
+        if depth == 0:
+            m = _REL_AT.match(row, i)
+            if m:
+                if m.group(1) is not None:  # \stackrel{..}{=}
+                    inner = m.group(1).strip()
+                    found = _REL_AT.fullmatch(inner)
+                    r = _relation_of(found) if found else "?"
+                else:
+                    r = _relation_of(m)
+                if r == "?":
+                    return f"relation '{m.group(0).strip()}' is not checked"
+                parts.append((rel, row[last:i]))
+                rel, last = r, m.end()
+                i = m.end()
+                continue
+        if c == "\\":
+            m = re.match(r"\\[A-Za-z]+", row[i:])
+            i += m.end() if m else 2
+            continue
+        i += 1
+    parts.append((rel, row[last:]))
+    out = []
+    for k, (r, t) in enumerate(parts):
+        t = t.strip()
+        if k == len(parts) - 1:
+            t = _TRAILING.sub("", t).strip()
+        out.append((r, t))
+    return out
+
+
+def _relation_of(m) -> str:
+    if m.group(2) if m.re.groups >= 2 else None:
+        return RELATION_COMMANDS[m.group(2)]
+    tok = m.group(0)
+    if tok.startswith("\\"):
+        return RELATION_COMMANDS.get(tok[1:], "?")
+    return _PLAIN_REL.get(tok, "?")
+
+
+def _norm(latex: str) -> str:
+    """Key for recognising a repeated line: whitespace, sizing and spacing commands dropped."""
+    s = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)(?![A-Za-z])|\\[,;:! ]|\\q?quad(?![A-Za-z])", "", latex)
+    return re.sub(r"\s+", "", s)
+
+
+# ---------------------------------------------------------------------------
+# the reader
+# ---------------------------------------------------------------------------
+@dataclass
+class _Frag:
+    lines: list  # [line, latex, relation]
+
+
+@dataclass
+class _Decl:
+    kind: str     # "sim", "eq" (density = family / definition / reparameterization), "prob", "samples", "stdnormal"
+    line: int
+    lhs: str
+    rhs: str
+    inline: bool
+    keyword: str = ""
+    extra: tuple = ()
+
+
+_LET_WORDS = re.compile(r"\b(?:let|define|denote|set|where|such that|assume|suppose|with)\b[^.$]{0,12}$",
+                        re.IGNORECASE)
+_SAMPLES_AFTER = re.compile(r"^\s*(?:are|be|as|denote)\s+(?:\$?[A-Za-z]\$?\s+)?(?:i\.?i\.?d\.?\s+|independent\s+)?"
+                            r"samples?\s+(?:drawn\s+)?(?:from|of)\s*$")
+_STDNORMAL_AFTER = re.compile(r"^\s*(?:be|is|as|to be|follows?)\s+(?:a\s+|the\s+)?(?:standard|unit)\s+"
+                              r"(?:normal|Normal|gaussian|Gaussian)")
+
+
+class _Reader:
+    def __init__(self, text: str, path: str):
+        self.text = text
+        self.path = path
+        self.notes: list[str] = []
+        self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+        self.deadline = time.monotonic() + TIME_BUDGET
+
+    def line_of(self, offset: int) -> int:
+        import bisect
+
+        return bisect.bisect_right(self._line_starts, offset)
+
+    # -- structure ------------------------------------------------------------
+    def read(self) -> Submission:
+        segments = find_segments(self.text)
+        frags, decls = self._fragments(segments)
+        chains_latex = self._merge(frags)
+        cal_conflicts = _cal_conflicts(segments)
+        # discovery pass, then the real one
+        env1 = LatexEnv()
+        env1.cal_conflicts = cal_conflicts
+        found, _ = self._interpret(env1, decls, chains_latex, discovery=True)
+        env = LatexEnv()
+        env.cal_conflicts = cal_conflicts
+        _seed(env, env1, found)
+        chains, definitions = self._interpret(env, decls, chains_latex, discovery=False)
+        notes = self.notes + _dedupe(env.notes)
+        return Submission(self.path, self.text, chains, env.context, definitions, notes)
+
+    def _fragments(self, segments):
+        frags: list[_Frag] = []
+        decls: list[_Decl] = []
+        current: _Frag | None = None
+        count = 0
+        last_decl = -2
+        for si, seg in enumerate(segments):
+            rows = split_rows(seg, self.line_of) if seg.kind == "display" else \
+                [(self.line_of(seg.start), seg.content.strip())]
+            if seg.kind == "inline":
+                d = self._samples_decl(seg, segments, si)
+                if d is not None:
+                    decls.append(d)
+                    continue
+                d = self._stdnormal_decl(seg)
+                if d is not None:
+                    decls.append(d)
+                    continue
+            for line, raw in rows:
+                count += 1
+                if count > MAX_EXPRESSIONS:
+                    self.notes.append(f"line {line}: more than {MAX_EXPRESSIONS} rows of math; the rest is not read")
+                    return frags, decls
+                row, remark = strip_comment(raw)
+                row = row.strip()
+                if not row or _EQ_NUMBER.match(re.sub(r"\\(?:tag|label)\s*\{[^{}]*\}", "", row).strip()):
+                    continue
+                pieces = split_relations(row)
+                if isinstance(pieces, str):
+                    self.notes.append(f"line {line}: {pieces}; the row is skipped")
+                    continue
+                pieces = [(r, t) for r, t in pieces]
+                if not _meaningful(pieces):
+                    continue
+                rels = [r for r, _ in pieces[1:]]
+                if "sim" in rels:
+                    if len(pieces) == 2 and pieces[0][1]:
+                        decls.append(_Decl("sim", line, pieces[0][1], pieces[1][1], seg.kind == "inline"))
+                    else:
+                        self.notes.append(f"line {line}: '~' inside a chain is not read")
+                    continue
+                if len(pieces) == 1:
+                    if seg.kind == "display" and pieces[0][1]:
+                        current = _Frag([[line, pieces[0][1], None]])
+                        frags.append(current)
+                    continue
+                head = pieces[0][1]
+                if len(pieces) == 2 and head and rels[0] == "=":
+                    kw = None
+                    if seg.kind == "inline":
+                        kw = _LET_WORDS.search(seg.before.rstrip())
+                        if kw is None and last_decl == si - 1 and re.fullmatch(r"\s*(?:and|,)\s*", seg.before):
+                            kw = re.match(r"\s*(and|,)?", seg.before)
+                    if _looks_declaration(head, pieces[1][1]) or kw or re.search(
+                            r"\\mathbb\s*\{\s*P\s*\}|\\Pr\b", pieces[1][1]):
+                        decls.append(_Decl("eq", line, head, pieces[1][1], seg.kind == "inline",
+                                           keyword=kw.group(0).strip() if kw else ""))
+                        last_decl = si
+                        continue
+                if not head:
+                    if current is None:
+                        self.notes.append(f"line {line}: a row starts with '{rels[0]}' but nothing precedes it")
+                        current = _Frag([[line, pieces[1][1], None]])
+                        frags.append(current)
+                        for r, t in pieces[2:]:
+                            current.lines.append([line, t, r])
+                        continue
+                    for r, t in pieces[1:]:
+                        current.lines.append([line, t, r])
+                    continue
+                current = _Frag([[line, head, None]] + [[line, t, r] for r, t in pieces[1:]])
+                frags.append(current)
+        return frags, decls
+
+    def _samples_decl(self, seg: Segment, segments, si):
+        """'$z^{(i,1)}, \\dots, z^{(i,L)}$ are L samples from $q(z|x)$'."""
+        if not re.search(r"\\[lc]?dots|\.\.\.|…", seg.content) or si + 1 >= len(segments):
+            return None
+        nxt = segments[si + 1]
+        between = self.text[seg.start + len(seg.content): nxt.start]
+        between = between.strip("$ \n")
+        if nxt.kind != "inline" or not _SAMPLES_AFTER.match(" " + between + " ".rstrip()):
+            if not re.search(r"samples?\s+(?:drawn\s+)?(?:from|of)\s*\$?\s*$", between):
+                return None
+        items = [s.strip() for s in _split_top(seg.content, ",")]
+        items = [s for s in items if s and not re.fullmatch(r"\\[lc]?dots|\.\.\.|…", s)]
+        if not items:
+            return None
+        return _Decl("samples", self.line_of(seg.start), items[0], nxt.content.strip(), True,
+                     extra=(items[-1],))
+
+    def _stdnormal_decl(self, seg: Segment):
+        if "=" in seg.content or "\\sim" in seg.content:
+            return None
+        if _STDNORMAL_AFTER.match(seg.after):
+            return _Decl("stdnormal", self.line_of(seg.start), seg.content.strip(), "", True)
+        return None
+
+    def _merge(self, frags: list[_Frag]) -> list[list]:
+        """Fragments that repeat an earlier chain (same head, another shared line) extend it."""
+        chains: list[list] = []
+        for f in frags:
+            if len(f.lines) < 2:
+                continue
+            keys = [_norm(l[1]) for l in f.lines]
+            best, best_score = None, 0
+            for c in chains:
+                if _norm(c[0][1]) != keys[0]:
+                    continue
+                ckeys = [_norm(l[1]) for l in c]
+                score = sum(1 for k in keys[1:] if k in ckeys[1:])
+                if score > best_score:
+                    best, best_score = c, score
+            if best is None:
+                chains.append([list(l) for l in f.lines])
+                continue
+            pos = 0
+            pending = []
+            for line in f.lines[1:]:
+                ckeys = [_norm(l[1]) for l in best]
+                k = _norm(line[1])
+                hit = next((j for j in range(pos + 1, len(best)) if ckeys[j] == k), None)
+                if hit is None:
+                    pending.append(list(line))
+                    continue
+                if pending:
+                    best[hit:hit] = pending
+                    hit += len(pending)
+                    pending = []
+                pos = hit
+            if pending:
+                best[pos + 1:pos + 1] = pending
+        return chains
+
+    # -- meaning -----------------------------------------------------------------
+    def _parse(self, latex: str, env: LatexEnv, *, allow_distribution=False):
+        if time.monotonic() > self.deadline:
+            return None, "not read: the time budget for this submission ran out"
+        try:
+            return parse_latex(latex, env, allow_distribution=allow_distribution), None
+        except InputError as exc:
+            return None, _one_line(exc.message)
+        except RecursionError:
+            return None, "expression is nested too deeply"
+        except Exception as exc:  # a SymPy corner case must not stop the reading
+            return None, _one_line(f"cannot build expression: {type(exc).__name__}: {exc}")
+
+    def _interpret(self, env: LatexEnv, decls: list[_Decl], chains_latex: list[list], *, discovery: bool):
+        ctx = env.context
+        definitions: dict = {}
+        notes = self.notes if not discovery else []
+        order = {"sim": 0, "eq": 0, "stdnormal": 1, "samples": 2}
+        for d in sorted(decls, key=lambda d: order.get(d.kind, 0)):
+            self._declare(env, d, definitions, notes)
+        chains: list[Chain] = []
+        for c in chains_latex:
+            lines = []
+            for line, latex, rel in c:
+                expr, err = self._parse(latex, env)
+                lines.append(MathLine(line, latex, expr, err, rel))
+            chains.append(Chain(lines, "claim" if len(lines) == 2 else "chain"))
+        if discovery:
+            return chains, definitions
+        sample_idx = {v[0] for v in ctx.samples.values()}
+        for ch in chains:
+            head = ch.lines[0]
+            # Monte Carlo averages written with '=' are estimates
+            for a, b in zip(ch.lines, ch.lines[1:]):
+                if b.relation == "=" and a.expr is not None and b.expr is not None and sample_idx:
+                    if _has_sample_sum(a.expr, sample_idx) != _has_sample_sum(b.expr, sample_idx):
+                        b.relation = "~="
+                        notes.append(f"line {b.line}: a sample average written with '=' is read as an estimate (~=)")
+            # heads that name a new quantity define it: \mathcal{L} = E[...]
+            if head.expr is not None and len(ch.lines) > 1 and ch.lines[1].relation == "=" \
+                    and ch.lines[1].expr is not None and _is_name(head.expr, env):
+                if head.expr not in definitions and head.expr not in ch.lines[1].expr.free_symbols:
+                    definitions[head.expr] = ch.lines[1].expr
+                    notes.append(f"line {head.line}: {head.expr} is defined as {ch.lines[1].expr}")
+        return chains, definitions
+
+    def _declare(self, env: LatexEnv, d: _Decl, definitions: dict, notes: list):
+        ctx = env.context
+        where = f"line {d.line}"
+        try:
+            if d.kind == "samples":
+                self._declare_samples(env, d, notes)
+                return
+            if d.kind == "stdnormal":
+                dens, err = self._parse(d.lhs, env)
+                if dens is not None and isinstance(dens, Density):
+                    fam = _at(PointlessNormal(sp.Integer(0), sp.Integer(1)), dens, env)
+                    ctx.families.setdefault(dens, fam)
+                    notes.append(f"{where}: {dens} is a standard normal")
+                return
+            if d.kind == "eq" and re.search(r"\\mathbb\s*\{\s*P\s*\}|\\Pr\b", d.rhs):
+                self._declare_probability(env, d, notes)
+                return
+            lhs, err = self._parse(d.lhs, env, allow_distribution=True)
+            rhs, err2 = self._parse(d.rhs, env, allow_distribution=True)
+            if lhs is None or rhs is None:
+                notes.append(f"{where}: declaration not understood ({err or err2})")
+                return
+            if isinstance(lhs, Density) and _is_family(rhs):
+                if lhs in ctx.families:
+                    notes.append(f"{where}: {lhs} was already declared; this declaration is ignored")
+                    return
+                ctx.families[lhs] = _at(rhs, lhs, env)
+                notes.append(f"{where}: {lhs} ~ {ctx.families[lhs]}")
+                return
+            if d.kind == "sim" and isinstance(lhs, (sp.Symbol, sp.Indexed)) and _is_family(rhs):
+                sym = _plain(lhs, ctx)
+                ctx.randoms.setdefault(sym, rhs.at(sym, ctx) if isinstance(rhs, PointlessNormal) else rhs)
+                notes.append(f"{where}: {sym} ~ {ctx.randoms[sym]}")
+                return
+            if d.kind == "eq" and isinstance(lhs, sp.Symbol) and not isinstance(rhs, PointlessNormal):
+                randoms = _random_symbols(rhs, env)
+                if randoms and lhs.name in _density_var_names(env):
+                    ctx.lets[lhs] = rhs
+                    for r in randoms:
+                        env.distribution_of(r)
+                    notes.append(f"{where}: {lhs} = {rhs} (reparameterization)")
+                    return
+                if isinstance(rhs, sp.core.function.AppliedUndef) or lhs.name in ctx.vectors:
+                    notes.append(f"{where}: {lhs} is {rhs} (a model output, not substituted)")
+                    return
+                if lhs not in definitions and lhs not in rhs.free_symbols:
+                    definitions[lhs] = rhs
+                    notes.append(f"{where}: {lhs} is defined as {rhs}")
+                return
+            notes.append(f"{where}: declaration not understood")
+        except InputError as exc:
+            notes.append(f"{where}: declaration not understood ({exc.message})")
+        except Exception as exc:  # never let a declaration stop the reading
+            notes.append(f"{where}: declaration not understood ({type(exc).__name__})")
+
+    def _declare_samples(self, env: LatexEnv, d: _Decl, notes: list):
+        ctx = env.context
+        first = re.sub(r"\^\s*\{\s*\([^{}]*\)\s*\}|_\s*\{?\s*\d+\s*\}?$", "", d.lhs).strip()
+        base = _base_name(first) if re.fullmatch(r"\\?[A-Za-z]+(\s*\{[^{}]*\})?", first) else None
+        if base is None:
+            notes.append(f"line {d.line}: samples not understood")
+            return
+        last = d.extra[0] if d.extra else ""
+        m = re.search(r"\(\s*(?:[^,()]*,\s*)?([A-Za-z])\s*\)", last) or re.search(r"_\s*\{?\s*([A-Za-z])\s*\}?", last)
+        count_name = m.group(1) if m else "L"
+        count, _ = self._parse(count_name, env)
+        if not isinstance(count, sp.Symbol):
+            count = ctx.declare("L", "positive integer")
+        idx_name = count_name.lower() if count_name.lower() != count_name else "l"
+        if idx_name in ctx.indices:
+            idx = ctx.indices[idx_name][0]
+        else:
+            idx = ctx.index(idx_name, sp.Integer(1), count)
+        env.sample_indices.add(idx_name)
+        dist, err = self._parse(d.rhs, env, allow_distribution=True)
+        var = env.resolver.name(base)
+        if var is None or not isinstance(var, sp.Symbol):
+            var = ctx.symbol(base)
+        if dist is None or not (_is_family(dist) or is_density(dist)):
+            notes.append(f"line {d.line}: samples of {base} from an unknown distribution ({err})")
+            return
+        if isinstance(dist, PointlessNormal):
+            one = {sp.Symbol("I"): sp.Integer(1)}
+            dist = PointlessNormal(dist.mean.xreplace(one), dist.var.xreplace(one)).at(var, ctx)
+            ctx.randoms.setdefault(var, dist)
+        ctx.samples[base] = (idx, var, dist)
+        notes.append(f"line {d.line}: {base}_{idx_name}, {idx_name} = 1..{count}, are samples of {dist}")
+
+    def _declare_probability(self, env: LatexEnv, d: _Decl, notes: list):
+        """x_hat_j = P(x_j = 1, z): x_hat is the decoder mean, a function of z in (0, 1)."""
+        ctx = env.context
+        m = re.match(r"\s*(\\[A-Za-z]+\s*\{?\s*\\?[A-Za-z]+\s*\}?|\\?[A-Za-z]+)", d.lhs)
+        if not m:
+            notes.append(f"line {d.line}: declaration not understood")
+            return
+        base = _base_name(m.group(1))
+        inner = d.rhs[d.rhs.find("(") + 1:]
+        var_names = [v for v in ("z",) if re.search(r"(?<![A-Za-z\\])z(?![A-Za-z])", inner)]
+        z = ctx.symbol(var_names[0]) if var_names else ctx.symbol("z")
+        ctx.functions[base] = (z,)
+        ctx.kinds[base] = "probability"
+        notes.append(f"line {d.line}: {base} is the decoder output, a probability depending on {z}")
+        # p(x|z) is then a product of Bernoullis with these means
+        for dens in env.seen.get("p", []):
+            if len(dens.vars) == 1 and dens.given == (z,) and dens not in ctx.families:
+                x = dens.vars[0]
+                if isinstance(x, sp.Symbol):
+                    dim = ctx.vectors[x.name][1] if x.name in ctx.vectors else sp.Symbol("N", integer=True, positive=True)
+                    if x.name not in ctx.vectors:
+                        ctx.vector(x.name, dim)
+                    from .names import index_for
+
+                    j = index_for(ctx, dim)
+                    base_x = ctx.vectors[x.name][0]
+                    fam = sp.Product(Bernoulli(base_x[j], sp.Function(base, real=True)(j, z)), (j, 1, dim))
+                    ctx.families[dens] = fam
+                    notes.append(f"line {d.line}: {dens} = {fam}")
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+def _one_line(s: str, limit: int = 200) -> str:
+    s = " ".join(str(s).split())
+    return s if len(s) <= limit else s[:limit] + "..."
+
+
+def _dedupe(items):
+    seen, out = set(), []
+    for it in items:
+        if it not in seen:
+            seen.add(it)
+            out.append(it)
+    return out
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    out, depth, last = [], 0, 0
+    for i, c in enumerate(text):
+        if c in "{([":
+            depth += 1
+        elif c in "})]":
+            depth -= 1
+        elif c == sep and depth == 0:
+            out.append(text[last:i])
+            last = i + 1
+    out.append(text[last:])
+    return out
+
+
+def _meaningful(pieces) -> bool:
+    return any(t for _, t in pieces)
+
+
+_DENSITY_HEAD = re.compile(r"^\s*[pqPQ](?:_\{?\\?[A-Za-z]+\}?)?\s*\(")
+_FAMILY_RHS = re.compile(r"^\s*(?:\\prod|\\mathcal\s*\{?\s*N|N\s*\(|\\text\{Bernoulli\}|\\mathrm\{Bern)")
+
+
+def _looks_declaration(lhs: str, rhs: str) -> bool:
+    """p(z) = N(z; 0, I) and z = mu + sigma eps are declarations, not claims."""
+    if _DENSITY_HEAD.match(lhs) and _FAMILY_RHS.match(rhs):
+        return True
+    return bool(re.fullmatch(r"\s*z\s*", lhs) and re.search(r"\\(?:var)?epsilon|\\eta|\\xi", rhs))
+
+
+def _is_family(x) -> bool:
+    if isinstance(x, PointlessNormal):
+        return True
+    if isinstance(x, (Normal, Bernoulli)):
+        return True
+    return isinstance(x, sp.Product) and isinstance(x.function, (Normal, Bernoulli))
+
+
+def _at(family, density: Density, env: LatexEnv):
+    """A family term for ``density``: a pointless N(mean, var) is put at its variable."""
+    ctx = env.context
+    if not isinstance(family, PointlessNormal):
+        return family
+    var = density.vars[0]
+    name = getattr(var, "name", None)
+    if name is not None:
+        dims = [ctx.vectors[s.name][1] for s in (family.mean.free_symbols | family.var.free_symbols)
+                if isinstance(s, sp.Symbol) and s.name in ctx.vectors]
+        if dims and (name not in ctx.vectors or ctx.vectors[name][1] != dims[0]):
+            ctx.vector(name, dims[0])
+    return family.at(var, ctx)
+
+
+def _plain(x, ctx):
+    if isinstance(x, sp.Indexed):
+        return ctx.symbol(x.base.label.name)
+    return x
+
+
+def _random_symbols(expr, env: LatexEnv):
+    out = []
+    for s in expr.free_symbols:
+        if s in env.context.randoms or getattr(s, "name", "").startswith("eps"):
+            out.append(s)
+    return out
+
+
+def _density_var_names(env: LatexEnv) -> set:
+    names = set()
+    for lst in env.seen.values():
+        for d in lst:
+            for v in d.vars:
+                names |= {getattr(s, "name", "") for s in v.free_symbols}
+    for d in env.context.families:
+        for v in getattr(d, "vars", ()):
+            names |= {getattr(s, "name", "") for s in v.free_symbols}
+    names.add("z")
+    return names
+
+
+def _has_sample_sum(expr, sample_idx) -> bool:
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Sum) and any(lim[0] in sample_idx for lim in node.limits):
+            return True
+    return False
+
+
+def _is_name(expr, env: LatexEnv) -> bool:
+    """A head that names a quantity: a symbol that is no model variable or index."""
+    if not isinstance(expr, sp.Symbol):
+        return False
+    ctx = env.context
+    if expr in ctx.randoms or expr in ctx.lets or expr.name in ctx.indices or expr.name in ctx.vectors:
+        return False
+    if expr.name in _density_var_names(env):
+        return False
+    return True
+
+
+def _seed(env: LatexEnv, found: LatexEnv, chains: list) -> None:
+    """Start the real pass knowing the indices, vectors and densities the first one met."""
+    ctx, old = env.context, found.context
+    for name, (sym, lo, hi) in old.indices.items():
+        ctx.indices[name] = (sym, lo, hi)
+    dims = _vector_dims(chains, {old.indices[n][0] for n in found.sample_indices if n in old.indices})
+    for name in old.vectors:
+        if name in old.samples:
+            continue
+        ctx.vector(name, dims.get(name, old.vectors[name][1]))
+    for name, kind in old.kinds.items():
+        if name in old.symbols and name not in ctx.symbols:
+            ctx.symbols[name] = old.symbols[name]
+            ctx.kinds[name] = kind
+    env.seen = {k: list(v) for k, v in found.seen.items()}
+    env.sample_indices |= found.sample_indices
+
+
+def _vector_dims(chains: list, skip: set) -> dict:
+    """vector name -> the upper limit of the first sum over its components."""
+    dims: dict = {}
+    for ch in chains:
+        for ml in ch.lines:
+            if ml.expr is None:
+                continue
+            for node in sp.preorder_traversal(ml.expr):
+                if isinstance(node, (sp.Sum, sp.Product)):
+                    for idx, lo, hi in node.limits:
+                        if idx in skip:
+                            continue
+                        for ind in node.function.atoms(sp.Indexed):
+                            if idx in ind.indices:
+                                dims.setdefault(ind.base.label.name, hi)
+    return dims
+
+
+def _cal_conflicts(segments) -> set:
+    """Letters written both as \\mathcal{X} and as a plain X in the math."""
+    text = " ".join(s.content for s in segments)
+    cal = set(re.findall(r"\\mathcal\s*\{?\s*([A-Z])", text)) - {"N", "O"}
+    if not cal:
+        return set()
+    plain = re.sub(r"\\mathcal\s*\{?\s*[A-Z]\s*\}?", " ", text)
+    plain = re.sub(r"\\[A-Za-z]+|D_\{[^{}]*\}|KL|Var|diag|log|exp|ln", " ", plain)
+    return {c for c in cal if re.search(r"(?<![A-Za-z])%s(?![A-Za-z])" % c, plain)}
