@@ -589,6 +589,7 @@ class _Reader:
             chains.append(Chain(lines, "claim" if len(lines) == 2 else "chain"))
         if discovery:
             return chains, definitions
+        self._infer_assumptions(env, chains, notes)
         sample_idx = {v[0] for v in ctx.samples.values()}
         for ch in chains:
             head = ch.lines[0]
@@ -605,6 +606,60 @@ class _Reader:
                     definitions[head.expr] = ch.lines[1].expr
                     notes.append(f"line {head.line}: {head.expr} is defined as {ch.lines[1].expr}")
         return chains, definitions
+
+    # -- assumptions a step reveals ------------------------------------------------
+    def _infer_assumptions(self, env: LatexEnv, chains: list[Chain], notes: list):
+        """Read the problem's assumptions off the substitutions students make.
+
+        A step that replaces an undeclared density by an explicit Gaussian formula or
+        by a product of factor densities (log q(z) -> log(prod_i q_i(z_i))) uses the
+        problem's assumption about that density: the family then holds in that chain
+        and in the chains after it, until another step replaces the same density by
+        something else.  A step that replaces z by mu + sigma*eps under E over eps
+        reveals the reparameterization.  Each is reported in the notes.
+        """
+        ctx = env.context
+        active: dict = {}
+        for ch in chains:
+            own: dict = {}
+            for a, b in zip(ch.lines, ch.lines[1:]):
+                if a.expr is None or b.expr is None or b.relation != "=":
+                    continue
+                try:
+                    for d, fam in _family_substitutions(a.latex, b.latex, env):
+                        if d in ctx.families or d in own:
+                            continue
+                        own[d] = fam
+                        notes.append(f"line {b.line}: {d} is replaced by {fam}; read as the assumption {d} = {fam}")
+                    self._infer_let(env, a, b, notes)
+                except Exception:  # inference is a convenience; it must never stop the reading
+                    continue
+            scope = {**active, **own}
+            if scope:
+                for ml in ch.lines:
+                    if ml.expr is not None:
+                        try:
+                            ml.expr = ml.expr.xreplace(scope)
+                        except Exception:
+                            pass
+            active.update(own)
+
+    def _infer_let(self, env: LatexEnv, a: MathLine, b: MathLine, notes: list):
+        ctx = env.context
+        gone = [s for s in a.expr.free_symbols - b.expr.free_symbols
+                if isinstance(s, sp.Symbol) and s not in ctx.lets and s.name in _density_var_names(env)]
+        if len(gone) != 1 or not _random_symbols(b.expr, env) and "eps" not in b.latex and "epsilon" not in b.latex:
+            return
+        z = gone[0]
+        for cand in _eps_subtrees(b.latex, env):
+            if z in cand.free_symbols or not _random_symbols(cand, env):
+                continue
+            if _expand_all(a.expr.xreplace({z: cand})) == _expand_all(b.expr):
+                ctx.lets[z] = cand
+                for r in _random_symbols(cand, env):
+                    env.distribution_of(r)
+                notes.append(f"line {b.line}: {z} is replaced by {cand}; read as the reparameterization {z} = {cand}")
+                return
 
     def _declare(self, env: LatexEnv, d: _Decl, definitions: dict, notes: list):
         ctx = env.context
@@ -643,6 +698,11 @@ class _Reader:
             if d.kind == "eq" and isinstance(lhs, sp.Symbol) and not isinstance(rhs, PointlessNormal):
                 randoms = _random_symbols(rhs, env)
                 if randoms and lhs.name in _density_var_names(env):
+                    vec = [x.name for x in rhs.free_symbols if getattr(x, "name", "") in ctx.vectors]
+                    if vec:
+                        notes.append(f"{where}: {lhs} = {rhs} (reparameterization) is elementwise over the vector(s) "
+                                     f"{', '.join(sorted(vec))}; not used for checking")
+                        return
                     ctx.lets[lhs] = rhs
                     for r in randoms:
                         env.distribution_of(r)
@@ -708,26 +768,124 @@ class _Reader:
         ctx.functions[base] = (z,)
         ctx.kinds[base] = "probability"
         notes.append(f"line {d.line}: {base} is the decoder output, a probability depending on {z}")
-        # p(x|z) is then a product of Bernoullis with these means
-        for dens in env.seen.get("p", []):
-            if len(dens.vars) == 1 and dens.given == (z,) and dens not in ctx.families:
-                x = dens.vars[0]
-                if isinstance(x, sp.Symbol):
-                    dim = ctx.vectors[x.name][1] if x.name in ctx.vectors else sp.Symbol("N", integer=True, positive=True)
-                    if x.name not in ctx.vectors:
-                        ctx.vector(x.name, dim)
-                    from .names import index_for
-
-                    j = index_for(ctx, dim)
-                    base_x = ctx.vectors[x.name][0]
-                    fam = sp.Product(Bernoulli(base_x[j], sp.Function(base, real=True)(j, z)), (j, 1, dim))
-                    ctx.families[dens] = fam
-                    notes.append(f"line {d.line}: {dens} = {fam}")
-
+        # p(x|z) is then Bernoulli with means x_hat_j(z): the numeric models read that from the
+        # function's kind; no family is declared so that they can build the decoder.
 
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
+def _trees(latex: str):
+    from .latex_parser import _tree, clean_latex
+
+    return _tree(clean_latex(latex))
+
+
+def _term(tree, env: LatexEnv):
+    from .latex_parser import LatexTermBuilder
+
+    builder = LatexTermBuilder(env)
+    return builder.value(builder.transform(tree))
+
+
+def _is_density_call(t) -> bool:
+    from lark import Tree
+
+    if not (isinstance(t, Tree) and t.data == "call"):
+        return False
+    head = t.children[0]
+    return isinstance(head, Tree) and head.data == "symbol" and str(head.children[0]) in ("p", "q", "P", "Q")
+
+
+def _align(a, b, out: list, depth: int = 0):
+    from lark import Tree
+
+    if depth > 80 or len(out) > 20:
+        return
+    if _is_density_call(a):
+        if a != b:
+            out.append((a, b))
+        return
+    if isinstance(a, Tree) and isinstance(b, Tree) and a.data == b.data and len(a.children) == len(b.children):
+        for x, y in zip(a.children, b.children):
+            _align(x, y, out, depth + 1)
+
+
+def _family_substitutions(latex_a: str, latex_b: str, env: LatexEnv):
+    """(density, family) for each undeclared density the step replaces by an explicit form."""
+    pairs: list = []
+    _align(_trees(latex_a), _trees(latex_b), pairs)
+    out = []
+    for ta, tb in pairs:
+        d = _term(ta, env)
+        if not isinstance(d, Density):
+            continue
+        t = _term(tb, env)
+        fam = _as_family(d, t)
+        if fam is not None:
+            out.append((d, fam))
+    return out
+
+
+def _as_family(d: Density, t):
+    if not isinstance(t, sp.Basic) or t.has(d):
+        return None
+    if isinstance(t, sp.Product) and is_density(t) and tuple(density_vars(t)) == tuple(d.vars):
+        return t
+    if isinstance(t, (Normal, Bernoulli)) and tuple(t.vars) == tuple(d.vars):
+        return t
+    if len(d.vars) == 1 and isinstance(d.vars[0], sp.Symbol) and not t.atoms(Density):
+        return _gaussian_fit(t, d.vars[0])
+    return None
+
+
+def _gaussian_fit(t, v):
+    """N(v; mean, var) when t is the normal density written out, else None."""
+    try:
+        lt = sp.expand(sp.expand_log(sp.log(t), force=True))
+        if lt.has(sp.log(v)) or not lt.has(v):
+            return None
+        poly = sp.Poly(lt, v)
+        if poly.degree() != 2:
+            return None
+        a, b, c = (poly.coeff_monomial(v ** k) for k in (2, 1, 0))
+        var = sp.simplify(-1 / (2 * a))
+        mean = sp.simplify(b * var)
+        if var.has(v) or mean.has(v):
+            return None
+        gap = sp.simplify(sp.expand_log(c - (-sp.log(2 * sp.pi * var) / 2 - mean ** 2 / (2 * var)), force=True))
+        return Normal(v, mean, var) if gap == 0 else None
+    except Exception:
+        return None
+
+
+def _eps_subtrees(latex: str, env: LatexEnv):
+    """Sums in a line that mention a random variable: candidates for mu + sigma*eps."""
+    from lark import Tree
+
+    out = []
+    for sub in _trees(latex).iter_subtrees_topdown():
+        if isinstance(sub, Tree) and sub.data in ("add", "sub") and "eps" in "".join(
+                str(t) for t in sub.scan_values(lambda x: True)).replace("\\epsilon", "eps").replace("\\varepsilon", "eps"):
+            try:
+                out.append(_term(sub, env))
+            except Exception:
+                continue
+        if len(out) > 10:
+            break
+    return out
+
+
+def _expand_all(e):
+    from ..terms import Expectation
+
+    try:
+        e = e.replace(lambda x: isinstance(x, Expectation),
+                      lambda x: Expectation(sp.expand(x.function), x.var, x.dist))
+        return sp.expand(e)
+    except Exception:
+        return e
+
+
 def _one_line(s: str, limit: int = 200) -> str:
     s = " ".join(str(s).split())
     return s if len(s) <= limit else s[:limit] + "..."
