@@ -146,7 +146,7 @@ def test_variance_role():
     (lambda: sp.Function("Expectation")(x[j]) + sp.Sum(x[j], (j, 1, D)), "Expectation"),
     (lambda: sp.Sum(x[j], (j, 1, D)) + sp.Symbol("z"), "free symbol"),
     (lambda: x[j] + 1, "not bound by an enclosing sum"),
-    (lambda: sp.Sum(sp.Sum(x[j] * mu[k], (j, 1, D)), (k, 1, K)), "single sums"),
+    (lambda: sp.Sum(x[j] * x[j], (j, 1, D), (j, 1, D)), "summed twice"),
     (lambda: sp.Integer(3), "does not depend on any tensor"),
     (lambda: sp.Sum(sp.gamma(x[j]), (j, 1, D)), "gamma"),
 ])
@@ -166,3 +166,72 @@ def test_source_is_inspectable():
     assert f.source.startswith("def elbo(mu, sigma, x, x_hat):")
     assert set(f.inputs) == {"x", "x_hat", "mu", "sigma"}
     assert {VALUE, LOGITS, STD_LOGVAR} <= set(f.roles.values())
+
+
+def test_double_and_nested_sums():
+    data, m = torch.randn(3, 5), torch.randn(3, 4)
+    ref = data.sum(-1) * m.sum(-1)
+    for expr in (sp.Sum(x[j] * mu[k], (j, 1, D), (k, 1, K)), sp.Sum(sp.Sum(x[j] * mu[k], (j, 1, D)), (k, 1, K))):
+        torch.testing.assert_close(compile_expression(expr)(x=data, mu=m), ref)
+
+
+def monte_carlo_elbo():
+    """The shape of derivations/vae_elbo.yaml: x_hat is a function of the l-th sample z_l."""
+    f, z, l, L = sp.Function("x_hat"), sp.IndexedBase("z"), sp.Symbol("l", integer=True), sp.Symbol("L", positive=True)
+    recon = sp.Sum(x[j] * sp.log(f(j, z[l])) + (1 - x[j]) * sp.log(1 - f(j, z[l])), (j, 1, D), (l, 1, L)) / L
+    return recon + NEG_KL
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=seeds, batch=st.integers(1, 6), samples=st.integers(1, 4), d=st.integers(1, 30), kk=st.integers(1, 8))
+def test_monte_carlo_average_over_samples(seed, batch, samples, d, kk):
+    g = gen(seed)
+    data = torch.bernoulli(torch.rand(batch, d, generator=g), generator=g)
+    logits = torch.randn(samples, batch, d, generator=g) * 5
+    m, lv = torch.randn(batch, kk, generator=g), torch.randn(batch, kk, generator=g)
+    f = compile_expression(monte_carlo_elbo())
+    got = f(x=data, x_hat=logits, mu=m, sigma=lv)
+    assert got.shape == (batch,)
+    ref = (-F.binary_cross_entropy_with_logits(logits, data.expand_as(logits), reduction="none").sum(-1).mean(0)
+           - kl_divergence(Normal(m, torch.exp(0.5 * lv)), Normal(0.0, 1.0)).sum(-1))
+    torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-3)
+
+
+def _parsed(name):
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    path = root / "derivations" / f"{name}.yaml"
+    if not path.exists():
+        pytest.skip(f"{path.name} not present")
+    parsing = pytest.importorskip("elbo_proofs.parsing")
+    chains = parsing.load_derivations(path) if hasattr(parsing, "load_derivations") else [parsing.load_derivation(path)]
+    return chains[-1]
+
+
+def test_shipped_derivations_compile():
+    """Last steps of the project's own derivations, parsed by the project's grammar."""
+    m, lv = torch.randn(3, 6, dtype=torch.float64), torch.randn(3, 6, dtype=torch.float64)
+    kl = compile_expression(_parsed("kl_diag_gaussian").steps[-1].expr)
+    ref = kl_divergence(Normal(m, torch.exp(0.5 * lv)), Normal(0.0, 1.0)).sum(-1)
+    torch.testing.assert_close(kl(mu=m, sigma=lv), ref)
+
+    logits, data = torch.randn(3, 10) * 8, torch.bernoulli(torch.full((3, 10), 0.5))
+    rec = compile_expression(_parsed("bernoulli_decoder").steps[-1].expr)
+    torch.testing.assert_close(rec(x=data, x_hat=logits),
+                               -F.binary_cross_entropy_with_logits(logits, data, reduction="none").sum(-1))
+
+
+def test_shipped_vae_elbo_compiles_to_the_monte_carlo_form():
+    d = _parsed("vae_elbo")
+    f, ref = compile_expression(d.steps[-1].expr), compile_expression(monte_carlo_elbo())
+    g = gen(1)
+    tensors = dict(x=torch.bernoulli(torch.rand(4, 784, generator=g)), x_hat=torch.randn(3, 4, 784, generator=g) * 3,
+                   mu=torch.randn(4, 20, generator=g), sigma=torch.randn(4, 20, generator=g))
+    torch.testing.assert_close(f(**{n: tensors[n] for n in f.inputs}), ref(**tensors))
+    # Its first step is an unevaluated expectation: not something a loss can be made of.
+    with pytest.raises(CodegenError, match="Expectation"):
+        compile_expression(d.steps[0].expr)
+
+
+def test_kl_operator_is_refused():
+    with pytest.raises(CodegenError, match="KL"):
+        compile_expression(_parsed("kl_diag_gaussian").steps[0].expr)

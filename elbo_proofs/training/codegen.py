@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 # How the tensor passed for a name encodes the quantity the name denotes.
 VALUE = "value"  # the tensor is the quantity itself (data x, means mu)
@@ -61,29 +62,28 @@ class LogSigmoid(sp.Function):
 # ------------------------------------------------------------ step 1: roles
 
 
-def _bases(expr: sp.Expr) -> dict[str, sp.IndexedBase]:
-    return {str(ix.base.label): ix.base for ix in expr.atoms(sp.Indexed)}
-
-
 def substitute_roles(expr: sp.Expr, roles: dict[str, str]) -> sp.Expr:
     """Replace each probability / std / variance by its form in the network's parameters."""
     mapping = {}
-    for ix in expr.atoms(sp.Indexed):
-        name = str(ix.base.label)
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Indexed):
+            name = str(node.base.label)
+            # The parameter keeps the name: the caller passes the tensor under it.
+            param = sp.Indexed(sp.IndexedBase(name, real=True), *node.indices)
+        elif isinstance(node, AppliedUndef):
+            name, param = node.func.__name__, node
+        else:
+            continue
         role = roles.get(name, VALUE)
         if role not in ROLES:
             raise CodegenError(f"unknown role {role!r} for {name}; use one of {', '.join(ROLES)}")
-        if role == VALUE:
-            continue
-        # The parameter keeps the same name: the caller passes the tensor under it.
-        param = sp.Indexed(sp.IndexedBase(name, real=True), *ix.indices)
         if role == LOGITS:
-            mapping[ix] = 1 / (1 + sp.exp(-param))
+            mapping[node] = 1 / (1 + sp.exp(-param))
         elif role == STD_LOGVAR:
-            mapping[ix] = sp.exp(param / 2)
-        else:
-            mapping[ix] = sp.exp(param)
-    # xreplace: no evaluation surprises, indices are matched exactly.
+            mapping[node] = sp.exp(param / 2)
+        elif role == VAR_LOGVAR:
+            mapping[node] = sp.exp(param)
+    # xreplace: exact matches, no re-evaluation of the replacements.
     return expr.xreplace(mapping)
 
 
@@ -188,61 +188,144 @@ def stabilize(expr: sp.Expr, roles: dict[str, str] | None = None) -> sp.Expr:
 
 
 # ------------------------------------------------------------ step 3: printer
+#
+# Layout. A vector x[j] is passed as a tensor [..., n]; a function of a sample,
+# x_hat(j, z[l]) (component j of the decoder output at the l-th sample of z),
+# as [L, ..., n], samples first. Inside sums over indices (i1, ..., im), every
+# tensor expression has shape [..., s1, ..., sm], s = the index's length or 1,
+# so arithmetic broadcasts; a sum over its own indices reduces the last dims.
 
-_CONST, _EXAMPLE, _COMPONENT = 0, 1, 2  # shape kinds: scalar, [...], [..., n]
+_CONST, _TENSOR = 0, 1
+
+
+def _arrange(t, have: tuple, want: tuple):
+    """t: [..., *dims labelled `have`] -> [..., *dims labelled `want`], size 1 where absent."""
+    k = len(have)
+    lead = t.dim() - k
+    order = sorted(range(k), key=lambda i: want.index(have[i]))
+    if order != list(range(k)):
+        t = t.permute(*range(lead), *[lead + i for i in order])
+    sizes = iter(t.shape[lead:])
+    present = set(have)
+    return t.reshape(*t.shape[:lead], *[next(sizes) if w in present else 1 for w in want])
+
+
+def _leaf_name(e) -> str | None:
+    if isinstance(e, sp.Indexed):
+        return str(e.base.label)
+    if isinstance(e, AppliedUndef):
+        return e.func.__name__
+    return None
+
+
+def _leaves(expr: sp.Expr) -> dict[str, object]:
+    """Name -> one occurrence of each tensor leaf; the z[l] inside x_hat(j, z[l]) is not one."""
+    found = {}
+
+    def visit(node):
+        name = _leaf_name(node)
+        if name is not None:
+            found.setdefault(name, node)
+        elif not node.is_Atom:
+            for arg in (node.function,) if isinstance(node, sp.Sum) else node.args:
+                visit(arg)
+
+    visit(expr)
+    return found
 
 
 @dataclass
 class _Printer:
-    arg_names: dict[str, str]  # IndexedBase label -> Python argument name
-    size_of: dict[sp.Symbol, str] = field(default_factory=dict)  # size symbol -> tensor arg
-    index: sp.Symbol | None = None  # the summation index in scope
+    arg_names: dict[str, str]  # vector / function name -> Python argument name
+    indices: set  # every summation index of the expression
+    size_of: dict = field(default_factory=dict)  # size symbol (D) -> code for its length
+    scope: tuple = ()  # the summation indices in scope, outermost first
 
     def fail(self, node, why: str):
         raise CodegenError(f"cannot compile {type(node).__name__} node {sp.sstr(node)}: {why}")
 
-    def lift(self, code: str, kind: int, to: int) -> str:
-        # A per-example value inside a sum must broadcast against [..., n].
-        if kind == _EXAMPLE and to == _COMPONENT:
-            return f"({code}).unsqueeze(-1)"
-        return code
+    def axes(self, e) -> tuple:
+        """(component index, sample index) of a leaf; either may be None."""
+        if isinstance(e, sp.Indexed):
+            if len(e.indices) != 1 or not isinstance(e.indices[0], sp.Symbol):
+                self.fail(e, "only vectors with one plain index are supported")
+            return e.indices[0], None
+        comp = sample = None
+        for arg in e.args:
+            if isinstance(arg, sp.Symbol) and arg in self.indices:
+                if comp is not None:
+                    self.fail(e, "a function may have only one component index")
+                comp = arg
+            elif isinstance(arg, sp.Indexed) and len(arg.indices) == 1 and arg.indices[0] in self.indices:
+                if sample is not None:
+                    self.fail(e, "a function may depend on only one sample")
+                sample = arg.indices[0]
+            elif arg.free_symbols & self.indices:
+                self.fail(e, "arguments must be an index or a sample z[l]")
+        if comp is not None and comp == sample:
+            self.fail(e, "the same index cannot be both component and sample")
+        return comp, sample
+
+    def bind_sizes(self, e: sp.Sum) -> None:
+        """Record that the upper bound of a sum (D in j = 1..D) is the length of an axis of some tensor."""
+        for index, lower, upper in e.limits:
+            if not isinstance(upper, sp.Symbol) or lower != 1 or upper in self.size_of:
+                continue
+            for name, leaf in sorted(_leaves(e.function).items()):
+                comp, sample = self.axes(leaf)
+                if index == comp:
+                    self.size_of[upper] = f"{self.arg_names[name]}.shape[-1]"
+                elif index == sample:
+                    self.size_of[upper] = f"{self.arg_names[name]}.shape[0]"
+                else:
+                    continue
+                break
+
+    def emit_leaf(self, e) -> tuple[str, int]:
+        comp, sample = self.axes(e)
+        arg = self.arg_names[_leaf_name(e)]
+        have = tuple(i for i in (sample, comp) if i is not None)
+        for i in have:
+            if i not in self.scope:
+                self.fail(e, f"index {i} is not bound by an enclosing sum")
+        if not have:
+            self.fail(e, "a vector must be indexed by a summation index")
+        code = f"{arg}.movedim(0, -{len(have)})" if sample is not None else arg
+        want = tuple(str(i) for i in self.scope)
+        if tuple(str(i) for i in have) != want:
+            code = f"_arrange({code}, {tuple(str(i) for i in have)!r}, {want!r})"
+        return code, _TENSOR
 
     def emit(self, e) -> tuple[str, int]:
-        if isinstance(e, sp.Integer) or isinstance(e, sp.Rational):
+        if isinstance(e, (sp.Integer, sp.Rational)):
             return repr(float(e)), _CONST
         if e.is_number:
             value = complex(sp.N(e, 17))
             if value.imag != 0:
                 self.fail(e, "complex constant")
             return repr(value.real), _CONST
-        if isinstance(e, sp.Indexed):
-            if len(e.indices) != 1:
-                self.fail(e, "only vectors (one index) are supported")
-            if self.index is None or e.indices[0] != self.index:
-                self.fail(e, f"index {e.indices[0]} is not bound by an enclosing sum")
-            return self.arg_names[str(e.base.label)], _COMPONENT
+        if isinstance(e, sp.Indexed) or isinstance(e, AppliedUndef):
+            return self.emit_leaf(e)
         if isinstance(e, sp.Symbol):
             if e in self.size_of:
-                return f"float({self.size_of[e]}.shape[-1])", _CONST
+                return f"float({self.size_of[e]})", _CONST
             self.fail(e, "free symbol: bind it to a tensor (as an indexed vector) or a summation bound")
         if isinstance(e, sp.Sum):
             return self.emit_sum(e)
         if isinstance(e, sp.Add):
             parts = [self.emit(a) for a in e.args]
-            kind = max(k for _, k in parts)
-            return "(" + " + ".join(self.lift(c, k, kind) for c, k in parts) + ")", kind
+            return "(" + " + ".join(c for c, _ in parts) + ")", max(k for _, k in parts)
         if isinstance(e, sp.Mul):
             coeff, rest = e.as_coeff_Mul()
             if coeff == -1:
                 code, kind = self.emit(rest)
                 return f"(-{code})", kind
             parts = [self.emit(a) for a in e.args]
-            kind = max(k for _, k in parts)
-            return "(" + " * ".join(self.lift(c, k, kind) for c, k in parts) + ")", kind
+            return "(" + " * ".join(c for c, _ in parts) + ")", max(k for _, k in parts)
         if isinstance(e, sp.Pow):
             base, kind = self.emit(e.base)
+            exp_code, ek = self.emit(e.exp)
             if kind == _CONST:
-                exp_code, ek = self.emit(e.exp)
                 if ek != _CONST:
                     return f"torch.pow({base}, {exp_code})", ek
                 return f"({base} ** {exp_code})", _CONST
@@ -252,54 +335,47 @@ class _Printer:
                 return f"torch.sqrt({base})", kind
             if e.exp == -1:
                 return f"torch.reciprocal({base})", kind
-            if e.exp.is_number:
-                return f"torch.pow({base}, {float(e.exp)!r})", kind
+            if ek == _CONST:
+                return f"torch.pow({base}, {exp_code})", kind
             self.fail(e, "exponent depends on the data")
         if isinstance(e, LogSigmoid):
             code, kind = self.emit(e.args[0])
             return f"F.logsigmoid({code})", kind
-        unary = {sp.exp: "torch.exp", sp.log: "torch.log", sp.Abs: "torch.abs"}
-        if type(e) in unary:
-            code, kind = self.emit(e.args[0])
-            if kind == _CONST:
-                return f"math.{type(e).__name__.replace('Abs', 'fabs')}({code})", _CONST
-            return f"{unary[type(e)]}({code})", kind
         if _sigmoid_arg(e) is not None:
             code, kind = self.emit(_sigmoid_arg(e))
             return f"torch.sigmoid({code})", kind
+        unary = {sp.exp: ("torch.exp", "math.exp"), sp.log: ("torch.log", "math.log"),
+                 sp.Abs: ("torch.abs", "abs")}
+        if type(e) in unary:
+            code, kind = self.emit(e.args[0])
+            return f"{unary[type(e)][kind == _CONST]}({code})", kind
         self.fail(e, "no torch translation for this node (the derivation must end in a closed form)")
-
-    def bind_sizes(self, e: sp.Sum) -> None:
-        """Record that the upper bound of a sum (D in j = 1..D) is the length of its vectors."""
-        if len(e.limits) != 1:
-            self.fail(e, "only single sums over one index are supported (no nested or multiple limits)")
-        index, lower, upper = e.limits[0]
-        bases = sorted({str(ix.base.label) for ix in e.function.atoms(sp.Indexed) if index in ix.indices})
-        if bases and isinstance(upper, sp.Symbol) and lower == 1:
-            self.size_of.setdefault(upper, self.arg_names[bases[0]])
 
     def emit_sum(self, e: sp.Sum) -> tuple[str, int]:
         self.bind_sizes(e)
-        if self.index is not None:
-            self.fail(e, "nested sums are not supported")
-        index, lower, upper = e.limits[0]
-        if not (lower == 1 and isinstance(upper, sp.Symbol)) and not (lower.is_Integer and upper.is_Integer):
-            self.fail(e, "bounds must be numbers or run from 1 to a size symbol such as D")
-        saved, self.index = self.index, index
+        new = tuple(limit[0] for limit in e.limits)
+        if len(set(new)) != len(new) or set(new) & set(self.scope):
+            self.fail(e, "an index is summed twice")
+        counts = []  # lengths of the indices the summand does not use
+        for index, lower, upper in e.limits:
+            if lower.is_Integer and upper.is_Integer:
+                count = repr(float(upper - lower + 1))
+            elif lower == 1 and isinstance(upper, sp.Symbol):
+                count = f"float({self.size_of[upper]})" if upper in self.size_of else None
+            else:
+                self.fail(e, "bounds must be numbers or run from 1 to a size symbol such as D")
+            if index not in e.function.free_symbols:
+                if count is None:
+                    self.fail(e, f"the summand does not use {index} and no tensor has length {upper}")
+                counts.append(count)
+        saved, self.scope = self.scope, self.scope + new
         try:
             code, kind = self.emit(e.function)
         finally:
-            self.index = saved
-        if kind == _COMPONENT:
-            return f"({code}).sum(-1)", _EXAMPLE
-        # A summand constant in the index contributes (number of terms) times itself.
-        if lower.is_Integer and upper.is_Integer:
-            count = repr(float(upper - lower + 1))
-        elif upper in self.size_of:
-            count = f"float({self.size_of[upper]}.shape[-1])"
-        else:
-            self.fail(e, f"the summand does not use {index} and no vector has length {upper}")
-        return f"({self.lift(code, kind, _EXAMPLE)} * {count})", max(kind, _CONST)
+            self.scope = saved
+        if kind == _TENSOR:
+            code = f"({code}).sum(dim={tuple(range(-len(new), 0))!r})"
+        return "(" + " * ".join([code, *counts]) + ")" if counts else code, kind
 
 
 def _identifier(name: str, taken: set[str]) -> str:
@@ -315,8 +391,9 @@ def _identifier(name: str, taken: set[str]) -> str:
 class CompiledExpression:
     """A per-example torch function of the tensors named after the expression's vectors.
 
-    Call it with keyword tensors of shape [..., n] (any leading batch / sample
-    dims that broadcast together); it returns shape [...].
+    Call it with keyword tensors: [..., n] for a vector x[j], [L, ..., n] for a
+    function of a sample x_hat(j, z[l]); leading dims broadcast together and the
+    result has shape [...].
     """
 
     def __init__(self, expr: sp.Expr, roles: dict[str, str] | None = None, name: str = "elbo"):
@@ -329,18 +406,19 @@ class CompiledExpression:
         self.roles = {**DEFAULT_ROLES, **(roles or {})}
         self.stable = stabilize(self.expr, self.roles)
         taken: set[str] = set()
-        labels = sorted(_bases(self.expr))
+        labels = sorted(_leaves(self.expr))
         self.arg_names = {label: _identifier(label, taken) for label in labels}
         # Size symbols (D in j = 1..D) are bound first, so a constant -D/2 log(2 pi) anywhere can use them.
-        printer = _Printer(self.arg_names)
-        for s in sorted(self.stable.atoms(sp.Sum), key=sp.default_sort_key):
+        sums = sorted(self.stable.atoms(sp.Sum), key=sp.default_sort_key)
+        printer = _Printer(self.arg_names, {limit[0] for s in sums for limit in s.limits})
+        for s in sums:
             printer.bind_sizes(s)
         body, kind = printer.emit(self.stable)
         if kind == _CONST:
             raise CodegenError(f"cannot compile {sp.sstr(self.expr)}: it does not depend on any tensor")
         self.inputs = tuple(self.arg_names[label] for label in labels)
         self.source = f"def {name}({', '.join(self.inputs)}):\n    return {body}\n"
-        namespace = {"torch": torch, "F": F, "math": math}
+        namespace = {"torch": torch, "F": F, "math": math, "_arrange": _arrange}
         exec(compile(self.source, f"<compiled {name}>", "exec"), namespace)
         self.fn = namespace[name]
 

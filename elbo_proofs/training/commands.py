@@ -44,7 +44,8 @@ def _add_train(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--eval-mc-samples", type=_positive, default=d["eval_mc_samples"], help="samples per image for the reported ELBO")
     p.add_argument("--iw-samples", type=int, default=d["iw_samples"],
                    help="importance samples for log p(x) (default 1000 on GPU, 200 on CPU)")
-    p.add_argument("--compile", choices=("auto", "on", "off"), default=d["compile"], help="torch.compile the loss (auto: on CUDA)")
+    p.add_argument("--compile", choices=("auto", "on", "off", "cudagraphs"), default=d["compile"],
+                   help="torch.compile the loss (auto: on CUDA; cudagraphs: also replay each step as a CUDA graph)")
     p.add_argument("--precision", choices=("auto", "fp32", "tf32", "bf16"), default=d["precision"],
                    help="matmul precision (auto: tf32 on CUDA, fp32 on CPU)")
     p.add_argument("--names", default=d["names"],

@@ -25,7 +25,7 @@ class TrainConfig:
     download: bool = True  # fetch missing files from the mirrors
     iw_samples: int = 0  # importance samples for log p(x); 0: 1000 on GPU, 200 on CPU
     eval_mc_samples: int = 1  # samples per image for the reported ELBO
-    compile: str = "auto"  # auto (on CUDA) | on | off
+    compile: str = "auto"  # auto (on CUDA) | on | off | cudagraphs (CUDA: compiled and replayed as a graph)
     precision: str = "auto"  # auto (tf32 on CUDA; bf16 on CPUs with native bf16, else fp32) | fp32 | tf32 | bf16
     names: str = "x,x_hat,mu,sigma"  # the ELBO's vectors for: data, Bernoulli mean, encoder mean, encoder std
     progress: bool = True
