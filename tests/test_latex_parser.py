@@ -1,0 +1,239 @@
+"""Each LaTeX construct students use parses into the term built by hand (or by the
+project's own expression syntax under an equivalent context)."""
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+from elbo_proofs.errors import InputError
+from elbo_proofs.parsing import parse_expression
+from elbo_proofs.parsing.latex_parser import LatexEnv, parse_latex
+from elbo_proofs.parsing.names import PointlessNormal
+from elbo_proofs.terms import KL, Context, Density, Entropy, Expectation, Normal, Variance
+
+R = dict(real=True)
+x, z, X, mu, eps = (sp.Symbol(n, **R) for n in ("x", "z", "X", "mu", "eps"))
+sigma = sp.Symbol("sigma", real=True, positive=True)
+q_zx, p_xz, p_joint, p_z = Density("q", (z,), (x,)), Density("p", (x,), (z,)), Density("p", (x, z)), Density("p", (z,))
+
+
+def P(latex, env=None):
+    return parse_latex(latex, env or LatexEnv())
+
+
+def same_as_expr(latex, expr_text):
+    """LaTeX and the project syntax give the same term under equivalent fresh contexts."""
+    a = parse_latex(latex, LatexEnv(Context()))
+    b = parse_expression(expr_text, Context(), strict=False)
+    assert a == b, (a, b)
+
+
+# -- expectations ---------------------------------------------------------------
+@pytest.mark.parametrize("latex", [
+    r"\mathbb{E}_{z \sim q(z|x)}[\log p(x, z)]",
+    r"\mathbb{E}_{q(z|x)}[\log p(x, z)]",
+    r"\mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x, z)]",
+    r"\mathbb{E}_{z \sim q_{\phi}(z | x)}\left[\log p_{\theta}(x,z)\right]",
+    r"E_{z \sim q(z|x)}[\ln p(x, z)]",
+])
+def test_expectation_forms(latex):
+    assert P(latex) == Expectation(sp.log(p_joint), z, q_zx)
+
+
+def test_expectation_matches_project_syntax():
+    same_as_expr(r"\mathbb{E}_{z \sim q(z|x)}[\log p(x|z) - \log q(z|x)]",
+                 "E[z ~ q(z|x)](log(p(x|z)) - log(q(z|x)))")
+
+
+def test_expectation_capital_letters():
+    Q, PX = Density("Q", (z,), (X,)), Density("P", (X,), (z,))
+    assert P(r"\mathbb{E}_{z \sim Q(z|X)}[\log P(X|z)]") == Expectation(sp.log(PX), z, Q)
+
+
+def test_e_q_takes_the_q_of_the_text():
+    env = LatexEnv()
+    P(r"q(\mathbf{z})", env)
+    q = Density("q", (z,))
+    assert P(r"E_q[\log q(\mathbf{z})]", env) == Expectation(sp.log(q), z, q)
+    assert P(r"E[z^2]", env) == Expectation(z ** 2, z, q)
+    assert P(r"E_q[z]^2", env) == Expectation(z, z, q) ** 2
+
+
+def test_e_epsilon_is_standard_normal():
+    n = Normal(eps, 0, 1)
+    assert P(r"E_{\epsilon}[\epsilon^2]") == Expectation(eps ** 2, eps, n)
+    assert P(r"\mu E_{\epsilon}[\epsilon]") == mu * Expectation(eps, eps, n)
+
+
+def test_variance():
+    env = LatexEnv()
+    P("q(z)", env)
+    assert P(r"\text{Var}(z)", env) == Variance(z, z, Density("q", (z,)))
+    assert P(r"Var[\epsilon]") == Variance(eps, eps, Normal(eps, 0, 1))
+
+
+# -- KL and entropy ----------------------------------------------------------------
+@pytest.mark.parametrize("latex", [
+    r"D_{KL}(q(z|x) || p(z))", r"D_{\text{KL}}(q(z|x) \| p(z))", r"KL(q(z|x) \parallel p(z))",
+    r"\mathrm{KL}(q(z|x) \| p(z))", r"D_{KL}[q(z|x)||p(z)]", r"D_{\mathrm{KL}}\left(q(z|x) \,\|\, p(z)\right)",
+])
+def test_kl_forms(latex):
+    assert P(latex) == KL(q_zx, p_z)
+
+
+def test_kl_of_bare_letters_uses_the_declared_densities():
+    env = LatexEnv()
+    P(r"q(z) + p(z)", env)
+    assert P(r"D_{\text{KL}}(q \parallel p)", env) == KL(Density("q", (z,)), p_z)
+
+
+def test_kl_between_pointless_normals():
+    e = P(r"KL(\mathcal{N}(\mu, \sigma^2) \| \mathcal{N}(0, 1))")
+    assert isinstance(e, KL) and isinstance(e.args[0], Normal) and e.args[0].var == sigma ** 2
+
+
+def test_entropy_call():
+    assert P(r"H(q(z))") == Entropy(Density("q", (z,)))
+
+
+# -- densities and names -------------------------------------------------------------
+def test_parameter_subscripts_are_not_identity():
+    assert P(r"p_\theta(x|z)") == P(r"p(x|z)") == p_xz
+    assert P(r"q_{\phi}(z|x)") == q_zx
+
+
+def test_bold_hat_bar_names():
+    env = LatexEnv()
+    assert P(r"p(\mathbf{x}|\mathbf{z})", env) == p_xz
+    assert P(r"\hat{x}", env).name == "x_hat"
+    assert P(r"\bar{z}", env).name == "z_bar"
+    assert P(r"\boldsymbol{\mu}", env) == mu
+
+
+def test_example_superscripts_are_dropped():
+    assert P(r"\log p(x^{(i)} | z)") == sp.log(p_xz)
+    assert P(r"\sigma^{(i)}") == sigma
+
+
+def test_sample_superscripts_and_components():
+    env = LatexEnv()
+    e = P(r"\frac{1}{L}\sum_{l=1}^L \log p(x^{(i)} | z^{(i,l)})", env)
+    zl = env.context.vectors["z"][0][env.context.indices["l"][0]]
+    L = env.context.symbols["L"]
+    l = env.context.indices["l"][0]
+    assert e == sp.Sum(sp.log(Density("p", (x,), (zl,))), (l, 1, L)) / L
+
+
+def test_components_under_sums():
+    env = LatexEnv()
+    e = P(r"\sum_{j=1}^{d} \left[\sigma_j^2 + (\mu_j)^2\right]", env)
+    j = env.context.indices["j"][0]
+    s, m = env.context.vectors["sigma"][0], env.context.vectors["mu"][0]
+    d = env.context.symbols["d"]
+    assert e == sp.Sum(s[j] ** 2 + m[j] ** 2, (j, 1, d))
+    # a sum takes the product that follows it, not the terms after a + or -
+    assert P(r"\sum_{j=1}^{d} \sigma_j^2 + 1", env) == sp.Sum(s[j] ** 2, (j, 1, d)) + 1
+
+
+def test_sum_without_range_and_product():
+    env = LatexEnv()
+    e = P(r"\sum_d \mu_d^2", env)
+    assert isinstance(e, sp.Sum) and e.limits[0][2].name == "D"
+    e = P(r"\prod_{i=1}^D q_i(z_i)", env)
+    assert isinstance(e, sp.Product) and isinstance(e.function, Density) and e.function.name == "q_i"
+
+
+def test_decoder_output_with_samples():
+    env = LatexEnv()
+    env.context.functions["x_hat"] = (env.context.symbol("z"),)
+    e = P(r"\sum_{l=1}^L \sum_{j=1}^N x_j \log \hat{x}_j^{(i,l)}", env)
+    fns = [f for f in e.atoms(sp.Function) if type(f).__name__ == "x_hat"]
+    assert fns and all(isinstance(f.args[1], sp.Indexed) and f.args[1].base.label.name == "z" for f in fns)
+
+
+# -- arithmetic ----------------------------------------------------------------------
+@pytest.mark.parametrize("latex, expected", [
+    (r"\frac{1}{2}\log(2\pi\sigma^2)", sp.log(2 * sp.pi * sigma ** 2) / 2),
+    (r"\log 2\pi\sigma^2", sp.log(2 * sp.pi * sigma ** 2)),
+    (r"\sqrt{2\pi}\sigma", sp.sqrt(2 * sp.pi) * sigma),
+    (r"e^{-\frac{z^2}{2}}", sp.exp(-z ** 2 / 2)),
+    (r"\exp(-z)", sp.exp(-z)),
+    (r"\mu * 0 + \sigma \cdot 2 + 0^2", 2 * sigma),
+    (r"\sigma\epsilon", sigma * eps),
+    (r"\mu + \sigma \odot \epsilon", mu + sigma * eps),
+    (r"\frac12 \mu", mu / 2),
+    (r"-\frac{(z-\mu)}{\sigma^2} + z", -(z - mu) / sigma ** 2 + z),
+    (r"\left( \mu \right)^{2} \quad", mu ** 2),
+    (r"\log(\sigma)^2", sp.log(sigma ** 2)),
+    (r"\epsilon(-\frac{\epsilon}{\sigma} + \mu)", eps * (-eps / sigma + mu)),
+])
+def test_arithmetic(latex, expected):
+    assert sp.simplify(P(latex) - expected) == 0
+
+
+def test_implicit_products_with_densities():
+    q = Density("q", (z,))
+    assert P(r"q(z)\log q(z)") == q * sp.log(q)
+
+
+def test_integrals():
+    q = Density("q", (z,))
+    assert P(r"\int q(z) \log q(z) dz") == sp.Integral(q * sp.log(q), z)
+    assert P(r"\int_z q(z)\,dz") == sp.Integral(q, z)
+    assert P(r"\int_{R^d} q(z) \, \mathrm{d}z") == sp.Integral(q, z)
+    assert P(r"\log \frac{1}{\sigma} \int q(z)dz") == sp.log(1 / sigma) * sp.Integral(q, z)
+    assert P(r"\log \int p(x, z) \, dz") == sp.log(sp.Integral(p_joint, z))
+
+
+def test_derivatives():
+    assert P(r"\frac{\partial}{\partial \mu} \frac{1}{2}(\mu^2 - 1)") == sp.Derivative(mu ** 2 / 2 - sp.Rational(1, 2), mu)
+    assert P(r"\frac{d}{d\mu} \mu^2") == sp.Derivative(mu ** 2, mu)
+
+
+def test_normals():
+    assert P(r"\mathcal{N}(z; \mu, \sigma^2)") == Normal(z, mu, sigma ** 2)
+    assert P(r"\mathcal{N}(z; 0, I)") == Normal(z, 0, 1)
+    pn = parse_latex(r"\mathcal{N}(\mu, \sigma)", LatexEnv(), allow_distribution=True)
+    assert isinstance(pn, PointlessNormal) and pn.var == sigma ** 2  # a plain sigma is a standard deviation
+    pn = parse_latex(r"\mathcal{N}(\mu, \mathrm{diag}(\sigma^2))", LatexEnv(), allow_distribution=True)
+    assert pn.mean == mu and pn.var == sigma ** 2
+
+
+def test_named_quantities():
+    env = LatexEnv()
+    assert P(r"\mathcal{L}(x^{(i)}; \theta, \phi)", env) == env.context.symbols["L"]
+    assert P(r"F(q)", env).name == "F"
+    assert P("KL", env).name == "KL"
+
+
+def test_unknown_functions_are_opaque():
+    e = P(r"g(z) + f(x, z)")
+    assert {type(a).__name__ for a in e.atoms(sp.Function)} == {"g", "f"}
+
+
+# -- what is rejected, always as InputError ---------------------------------------------
+@pytest.mark.parametrize("latex, words", [
+    (r"U \Sigma V^T", "transpose"),
+    (r"\frac{\partial (f \circ g)_t}{\partial z}", "composition"),
+    (r"g(z) + \mathcal{O}(\lambda^2)", "order"),
+    (r"\nabla_\theta t", "nabla"),
+    (r"g(z^{(i+1)})", "superscript"),
+    (r"\frac{\partial g}{\partial z}", "not defined"),
+    (r"\foo{x}", "\\foo"),
+    (r"\frac{1}{", "ends early"),
+    (r"x + + )", "unexpected"),
+    (r"\frac{1}{0}", "division by zero"),
+    (r"2^{100000}", "too large"),
+    ("(" * 60 + "x" + ")" * 60, "nests"),
+    (r"\mathcal{N}(1)", "mean and a variance"),
+    (r"E_{w}[w]", "no distribution"),
+])
+def test_rejections(latex, words):
+    with pytest.raises(InputError) as info:
+        P(latex)
+    assert words in info.value.message
+
+
+def test_long_input_is_refused():
+    with pytest.raises(InputError):
+        P("x+" * 3000 + "x")
