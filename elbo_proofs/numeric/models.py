@@ -714,6 +714,7 @@ _PRIOR_MEAN = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False)
 _PRIOR_VAR = st.floats(0.5, 2.0, allow_nan=False, allow_infinity=False)
 _POS = st.floats(0.3, 2.5, allow_nan=False, allow_infinity=False)
 _VAR = st.floats(0.1, 2.25, allow_nan=False, allow_infinity=False)
+_NOISE = st.floats(0.01, 2.25, allow_nan=False, allow_infinity=False)
 
 
 def _floats(draw, strategy, n):
@@ -745,7 +746,7 @@ def model_strategy(plan: Plan):
             if plan.kind == LINEAR_GAUSSIAN:
                 model.params["a"] = _floats(draw, _REAL, model.D)
                 model.params["b"] = _floats(draw, _REAL, model.D)
-                model.params["s2"] = _floats(draw, _VAR, model.D)
+                model.params["s2"] = _floats(draw, _NOISE, model.D)
             elif plan.kind == BERNOULLI:
                 model.params["w"] = _floats(draw, _REAL, model.D)
                 model.params["c"] = _floats(draw, _REAL, model.D)

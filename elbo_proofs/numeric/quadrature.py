@@ -86,4 +86,5 @@ def reduce_leading(values, weights, depth: int):
     v = np.asarray(values, dtype=float)
     if v.ndim <= depth:
         return v
-    return np.sum(weights * v, axis=0)
+    # nodes whose weight underflowed to 0 contribute nothing, even where the value overflowed
+    return np.sum(np.where(weights > 0, weights * v, 0.0), axis=0)
