@@ -69,7 +69,7 @@ def test_in_process_mode_catches_exceptions(tmp_path):
 
 def test_collect_paths(tmp_path):
     (tmp_path / "s").mkdir()
-    for n in ("a.md", "b.tex", "c.txt", "d.pdf", ".hidden.md"):
+    for n in ("a.md", "b.tex", "c.txt", "d.pdf", ".hidden.md", "README.md"):
         (tmp_path / "s" / n).write_text("x")
     paths, folder = collect_paths([str(tmp_path / "s")])
     assert folder and [os.path.basename(p) for p in paths] == ["a.md", "b.tex", "c.txt"]

@@ -111,10 +111,16 @@ def test_definition_is_substituted():
 
 
 def test_undefined_named_quantity_makes_a_failing_step_unverified():
-    r = grade(build([("claim", [(3, None, "L"), (3, "<=", "a")]),
-                     ("claim", [(4, None, "a + b"), (4, "<=", "a")])]))
+    r = grade(build([("claim", [(3, None, "F"), (3, "<=", "a")]),
+                     ("claim", [(4, None, "a + b"), (4, "<=", "a")]),
+                     ("claim", [(5, None, "ELBO"), (5, "<=", "a")]),
+                     ("claim", [(6, None, "g(a)"), (6, "=", "a")]),
+                     ("claim", [(7, None, "L*a"), (7, "<=", "a")])]))   # L: a count (positive integer)
     s = by_line(r)
-    assert s[3].verdict == "unverified" and "L" in s[3].message
+    assert s[3].verdict == "unverified" and "F" in s[3].message
+    assert s[5].verdict == "unverified" and "ELBO" in s[5].message
+    assert s[6].verdict == "unverified" and "g" in s[6].message
+    assert s[7].verdict == "invalid"
     assert s[4].verdict == "invalid"   # a plain variable (b) is no excuse
 
 

@@ -244,6 +244,9 @@ def _warm_up() -> None:
 def collect_paths(inputs: list[str], suffixes=(".md", ".tex", ".txt")) -> tuple[list[str], bool]:
     """Expand folders into their submissions (sorted); (paths, any input was a folder).
 
+    In a folder, README files and hidden files are skipped; a file named
+    explicitly is always graded.
+
     Raises InputError for a path that does not exist or cannot be read.
     """
     from ..errors import InputError
@@ -256,6 +259,7 @@ def collect_paths(inputs: list[str], suffixes=(".md", ".tex", ".txt")) -> tuple[
             folder = True
             try:
                 found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in suffixes
+                               and not q.stem.upper().startswith("README")
                                and not any(part.startswith(".") for part in q.relative_to(p).parts))
             except OSError as exc:
                 raise InputError(f"cannot list folder: {exc.strerror}", file=p) from None

@@ -48,36 +48,61 @@ def _s(x) -> str:
         return repr(x)
 
 
-def relevant_context(names: set[str], context) -> str:
-    """The declarations that can matter for a step mentioning ``names``, as sorted text.
+PRUNED_TABLES = ("families", "randoms", "lets", "samples", "functions")
 
-    Closed under dependence: a family that mentions mu pulls in mu's declaration.
+
+def _key_names(key) -> set[str]:
+    if isinstance(key, str):
+        return {key}
+    out = _names(key)
+    if isinstance(key, sp.Basic) and hasattr(key, "name") and not isinstance(key, sp.Symbol):
+        out.add(key.name)  # a Density: its letter
+    return out
+
+
+def relevant_entries(names: set[str], context) -> tuple[dict, set[str]]:
+    """{table: [keys]} of the declarations a step mentioning ``names`` can depend on.
+
+    Closed under dependence: a family that mentions mu pulls in what declares mu.
+    Returns the entries and the final set of names.
     """
-    if context is None:
-        return ""
     names = set(names)
-    entries: set[str] = set()
-    tables = []
-    for attr in ("families", "randoms", "lets", "samples", "functions", "vectors", "indices"):
-        table = getattr(context, attr, None) or {}
-        tables.append((attr, table))
+    chosen: dict[str, list] = {t: [] for t in PRUNED_TABLES}
+    if context is None:
+        return chosen, names
+    tables = [(t, getattr(context, t, None) or {}) for t in PRUNED_TABLES]
+    taken: set = set()
     changed = True
     while changed:
         changed = False
         for attr, table in tables:
             for key, value in table.items():
-                key_names = _names(key) if not isinstance(key, str) else {key}
-                if isinstance(key, sp.Basic) and hasattr(key, "name") and not isinstance(key, sp.Symbol):
-                    key_names.add(key.name)  # a Density: its letter
-                if not (key_names & names):
+                ident = (attr, _s(key))
+                if ident in taken or not (_key_names(key) & names):
                     continue
-                entry = f"{attr}:{_s(key)}={_s(value)}"
-                if entry not in entries:
-                    entries.add(entry)
-                    more = _names(value) - names
-                    if more:
-                        names |= more
-                        changed = True
+                taken.add(ident)
+                chosen[attr].append(key)
+                more = _names(value) - names
+                if more:
+                    names |= more
+                changed = True
+    return chosen, names
+
+
+def relevant_context(names: set[str], context) -> str:
+    """The declarations that can matter for a step mentioning ``names``, as sorted text."""
+    if context is None:
+        return ""
+    chosen, names = relevant_entries(names, context)
+    entries: set[str] = set()
+    for attr, keys in chosen.items():
+        table = getattr(context, attr)
+        for key in keys:
+            entries.add(f"{attr}:{_s(key)}={_s(table[key])}")
+    for attr in ("vectors", "indices"):
+        for key, value in (getattr(context, attr, None) or {}).items():
+            if key in names:
+                entries.add(f"{attr}:{key}={_s(value)}")
     kinds = getattr(context, "kinds", {}) or {}
     for n in sorted(names):
         if n in kinds:
@@ -86,6 +111,23 @@ def relevant_context(names: set[str], context) -> str:
     if dn:
         entries.add("densities:" + ",".join(sorted(dn)))
     return "\n".join(sorted(entries))
+
+
+def step_context(lhs, rhs, context):
+    """A copy of ``context`` with only the declarations the step can depend on.
+
+    Declarations about unrelated parts of the submission (a decoder x_hat(z)
+    declared for another derivation) then cannot change how this step is
+    checked, and the cache key describes exactly what the checker sees.
+    """
+    if context is None or not hasattr(context, "copy"):
+        return context
+    chosen, _ = relevant_entries(_names(lhs) | _names(rhs), context)
+    ctx = context.copy()
+    for attr, keys in chosen.items():
+        table = getattr(context, attr)
+        setattr(ctx, attr, {k: table[k] for k in keys})
+    return ctx
 
 
 def step_key(lhs, rhs, relation: str, context, options: tuple = ()) -> str:

@@ -30,7 +30,7 @@ from pathlib import Path
 import sympy as sp
 
 from ..checking.verdict import Status, StepVerdict
-from .cache import StepCache, step_key
+from .cache import StepCache, step_context, step_key
 from .diagnose import diagnose
 from .results import (GRADED, INVALID, UNPARSED, UNREADABLE, UNVERIFIED, VALID, GoalResult, StepResult,
                       SubmissionResult, failed)
@@ -163,8 +163,8 @@ class Grader:
         if hit is not None:
             return hit, True
         try:
-            v = self.checker(lhs, rhs, relation, context, examples=examples, time_limit=time_limit,
-                             numeric=o.numeric)
+            v = self.checker(lhs, rhs, relation, step_context(lhs, rhs, context), examples=examples,
+                             time_limit=time_limit, numeric=o.numeric)
         except RecursionError:
             v = StepVerdict(Status.NOT_CHECKABLE, relation, method="none", message="expression too deeply nested")
         except MemoryError:
@@ -247,7 +247,7 @@ class _Run:
         return None
 
     # -- opaque names -----------------------------------------------------------
-    def _opaque(self, lhs, rhs) -> list[str]:
+    def _opaque(self, lhs, rhs, relation: str = "=") -> list[str]:
         """Names on one side only that nobody defined and that are not model variables."""
         from ..terms import Density
 
@@ -288,15 +288,64 @@ class _Run:
             declared |= {getattr(k, "name", str(k)) for k in (getattr(ctx, "lets", {}) or {})}
             declared |= set((getattr(ctx, "indices", {}) or {}).keys())
         defined = self._defined_names()
-        out = []
+        undefined = []
         for name in sorted(set(left) ^ set(right)):
             node = left.get(name, right.get(name))
             if name in defined or name in model_vars or name in declared:
                 continue
             if isinstance(node, sp.core.function.AppliedUndef):
-                out.append(name)
-            elif isinstance(node, sp.Symbol) and self._looks_named(name):
-                out.append(name)
+                undefined.append(name)
+            elif isinstance(node, sp.Symbol) and self._looks_named(name) and not self._is_count(name):
+                undefined.append(name)
+        out = []
+        if undefined:
+            out.append(f"depends on {', '.join(undefined)}, which the submission does not define")
+        out += self._unrelated_factors(lhs, rhs)
+        if relation == "~=":
+            out += self._undeclared_samples(lhs, rhs)
+        return out
+
+    def _is_count(self, name: str) -> bool:
+        kind = (getattr(self.context, "kinds", None) or {}).get(name, "")
+        return "integer" in kind
+
+    def _undeclared_samples(self, lhs, rhs) -> list[str]:
+        """An estimate over samples z_l that the text never says are drawn from anything."""
+        samples = getattr(self.context, "samples", None) or {}
+        bases = set()
+        for e in (lhs, rhs):
+            for node in (e.atoms(sp.Indexed) if e is not None else ()):
+                name = str(node.base.label)
+                if name not in samples:
+                    bases.add(name)
+        if not bases:
+            return []
+        return [f"the samples of {', '.join(sorted(bases))} are not declared as draws from a distribution "
+                f"(write e.g. z^{{(l)}} \\sim q(z|x))"]
+
+    @staticmethod
+    def _unrelated_factors(lhs, rhs) -> list[str]:
+        """A density on one side only, next to its own factors (q(z) and q_i(z_i)) on the other.
+
+        The step then rests on a factorization (q(z) = prod q_i(z_i)) the text
+        assumes but does not state; without it the checker treats q and q_i as
+        unrelated, so a failure says nothing about the student's step.
+        """
+        from ..terms import Density
+
+        def dens(e):
+            return {d.name: d for d in (e.atoms(Density) if e is not None else ())}
+
+        left, right = dens(lhs), dens(rhs)
+        out = []
+        for one, other in ((left, right), (right, left)):
+            for name, d in sorted(one.items()):
+                if name in other:
+                    continue
+                parts = [o for n, o in sorted(other.items()) if n.startswith(name + "_") or name.startswith(n + "_")]
+                if parts:
+                    out.append(f"{d} appears on one side only, next to {parts[0]} on the other; the submission does "
+                               f"not state how they relate (a factorization such as q(z) = prod_i q_i(z_i))")
         return out
 
     @staticmethod
@@ -313,7 +362,7 @@ class _Run:
         v, cached = self.grader.check(sl, sr, relation, self.context, **kw)
         opaque = []
         if v.status is Status.REFUTED:
-            opaque = self._opaque(sl, sr)
+            opaque = self._opaque(sl, sr, relation)
         return v, cached, opaque
 
     def holds(self, lhs, relation, rhs) -> bool:
@@ -354,7 +403,7 @@ class _Run:
 
     def _unverified_message(self, v: StepVerdict, opaque: list[str]) -> str:
         if opaque:
-            return (f"not checkable: depends on {', '.join(opaque)}, which the submission does not define")
+            return "not checkable: " + "; ".join(opaque)
         return f"not checkable: {v.message}" if v.message else "not checkable"
 
     def _wrong(self, n, line: _Line, lhs, rhs, relation, v, cached, *, against, message, new_error=True):
