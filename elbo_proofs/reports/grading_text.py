@@ -47,7 +47,7 @@ def render_submission(result: dict, console: Console, *, show_valid: bool = True
         console.print(Text.assemble((f"{path}: ", "bold"), ("not graded", "bold red"),
                                     f" -- {result.get('reason', '')}"))
         return
-    table = Table(title=str(path), title_justify="left", show_lines=False, expand=False)
+    table = Table(title=Text(str(path)), title_justify="left", show_lines=False, expand=False)
     table.add_column("line", justify="right", no_wrap=True)
     table.add_column("rel", no_wrap=True)
     table.add_column("student's LaTeX", overflow="fold", max_width=60)
@@ -58,8 +58,9 @@ def render_submission(result: dict, console: Console, *, show_valid: bool = True
             continue
         verdict = s.get("verdict", "")
         label = verdict + (" (back on track)" if s.get("back_on_track") else "")
-        table.add_row(str(s.get("line") or ""), s.get("relation") or "", _short(s.get("latex", "")),
-                      Text(label, style=STYLE.get(verdict, "")), step_message(s))
+        # Text objects, never markup strings: students' LaTeX is full of [brackets]
+        table.add_row(Text(str(s.get("line") or "")), Text(s.get("relation") or ""), Text(_short(s.get("latex", ""))),
+                      Text(label, style=STYLE.get(verdict, "")), Text(step_message(s)))
     console.print(table)
     counts = result.get("counts") or {}
     first = result.get("first_error_line")
