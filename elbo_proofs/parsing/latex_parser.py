@@ -197,7 +197,14 @@ class LatexTermBuilder(Transformer):
                 sample = s.label[-1]
             elif s.label[0] in self.env.sample_indices:
                 sample = s.label[0]
-        term = self.r.name(s.name)
+        term = None
+        if s.subs and s.name not in self.ctx.functions:
+            # sigma_j with j an index is a component, even if a plain sigma_j was met before j
+            base, sub = s.name.rsplit("_", 1)
+            if sub in self.ctx.indices:
+                term = self.r._component(base, sub)
+        if term is None:
+            term = self.r.name(s.name)
         if sample is None:
             return term
         if s.base in self.ctx.functions:
@@ -374,7 +381,7 @@ class LatexTermBuilder(Transformer):
     # -- operators -------------------------------------------------------------
     def esub_sim(self, var, sim, dist):
         var = self.value(var)
-        dist = self._density_arg(dist)
+        dist = unit_identity(self._density_arg(dist), var, self.ctx)
         return bind_distribution(var, dist, self.ctx)
 
     def esub_plain(self, x):
@@ -425,8 +432,8 @@ class LatexTermBuilder(Transformer):
                 var = self.r.name("z")
             else:
                 var = density_vars(other)[0]
-            a = a.at(var, self.ctx) if isinstance(a, PointlessNormal) else a
-            b = b.at(var, self.ctx) if isinstance(b, PointlessNormal) else b
+            a = unit_identity(a, var, self.ctx).at(var, self.ctx) if isinstance(a, PointlessNormal) else a
+            b = unit_identity(b, var, self.ctx).at(var, self.ctx) if isinstance(b, PointlessNormal) else b
         for d in (a, b):
             if not is_density(d):
                 raise InputError(f"KL( . || . ) takes densities, got {d}")
@@ -486,6 +493,14 @@ class LatexTermBuilder(Transformer):
         if not isinstance(v, (sp.Symbol, sp.Indexed)):
             raise InputError(f"cannot differentiate with respect to {v}")
         return v
+
+
+def unit_identity(dist, point, ctx: Context):
+    """N(0, I) at a scalar point is N(0, 1); at a vector point PointlessNormal.at handles I."""
+    if isinstance(dist, PointlessNormal) and not (hasattr(point, "name") and ctx.is_vector(point.name)):
+        one = {sp.Symbol("I"): sp.Integer(1)}
+        return PointlessNormal(dist.mean.xreplace(one), dist.var.xreplace(one))
+    return dist
 
 
 # -- names -------------------------------------------------------------------

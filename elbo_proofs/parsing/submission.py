@@ -32,7 +32,7 @@ import sympy as sp
 
 from ..errors import InputError
 from ..terms import Bernoulli, Context, Density, Normal, density_vars, is_density
-from .latex_parser import LatexEnv, SymRef, _base_name, parse_latex
+from .latex_parser import LatexEnv, _base_name, parse_latex, unit_identity
 from .names import PointlessNormal
 
 MAX_FILE_BYTES = 1_000_000
@@ -692,7 +692,8 @@ class _Reader:
                 return
             if d.kind == "sim" and isinstance(lhs, (sp.Symbol, sp.Indexed)) and _is_family(rhs):
                 sym = _plain(lhs, ctx)
-                ctx.randoms.setdefault(sym, rhs.at(sym, ctx) if isinstance(rhs, PointlessNormal) else rhs)
+                ctx.randoms.setdefault(sym, unit_identity(rhs, sym, ctx).at(sym, ctx)
+                                       if isinstance(rhs, PointlessNormal) else rhs)
                 notes.append(f"{where}: {sym} ~ {ctx.randoms[sym]}")
                 return
             if d.kind == "eq" and isinstance(lhs, sp.Symbol) and not isinstance(rhs, PointlessNormal):
@@ -949,7 +950,7 @@ def _at(family, density: Density, env: LatexEnv):
                 if isinstance(s, sp.Symbol) and s.name in ctx.vectors]
         if dims and (name not in ctx.vectors or ctx.vectors[name][1] != dims[0]):
             ctx.vector(name, dims[0])
-    return family.at(var, ctx)
+    return unit_identity(family, var, ctx).at(var, ctx)
 
 
 def _plain(x, ctx):
@@ -1008,10 +1009,6 @@ def _seed(env: LatexEnv, found: LatexEnv, chains: list) -> None:
         if name in old.samples:
             continue
         ctx.vector(name, dims.get(name, old.vectors[name][1]))
-    for name, kind in old.kinds.items():
-        if name in old.symbols and name not in ctx.symbols:
-            ctx.symbols[name] = old.symbols[name]
-            ctx.kinds[name] = kind
     env.seen = {k: list(v) for k, v in found.seen.items()}
     env.sample_indices |= found.sample_indices
 
