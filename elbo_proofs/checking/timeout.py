@@ -10,8 +10,8 @@ import threading
 from contextlib import contextmanager
 
 
-class StepTimeout(Exception):
-    pass
+class StepTimeout(BaseException):
+    """A BaseException, so that no `except Exception` inside SymPy swallows it."""
 
 
 @contextmanager
