@@ -368,7 +368,9 @@ class _Printer:
                 if count is None:
                     self.fail(e, f"the summand does not use {index} and no tensor has length {upper}")
                 counts.append(count)
-        saved, self.scope = self.scope, self.scope + new
+        # Sample indices first: x_hat(j, z[l]) arrives as [L, ..., n], so (l, j) needs no permute.
+        samples = {self.axes(leaf)[1] for leaf in _leaves(e.function).values()}
+        saved, self.scope = self.scope, self.scope + tuple(sorted(new, key=lambda i: i not in samples))
         try:
             code, kind = self.emit(e.function)
         finally:
