@@ -590,6 +590,7 @@ class _Reader:
         if discovery:
             return chains, definitions
         self._infer_assumptions(env, chains, notes)
+        _prune_vectors(env, chains, notes)
         sample_idx = {v[0] for v in ctx.samples.values()}
         for ch in chains:
             head = ch.lines[0]
@@ -885,6 +886,42 @@ def _expand_all(e):
         return sp.expand(e)
     except Exception:
         return e
+
+
+def _prune_vectors(env: LatexEnv, chains: list[Chain], notes: list) -> None:
+    """A name used with components (z_i) in one part and as a number ((z - mu)^2) in another
+    stays a vector only when a declared family needs its components."""
+    ctx = env.context
+    needed = set()
+    for fam in list(ctx.families.values()) + list(ctx.randoms.values()) + [v[2] for v in ctx.samples.values()]:
+        needed |= {ix.base.label.name for ix in sp.sympify(fam).atoms(sp.Indexed)}
+    for name in list(ctx.vectors):
+        if name in needed:
+            continue
+        where = [m.line for ch in chains for m in ch.lines if m.expr is not None and _scalar_use(m.expr, name)]
+        if where:
+            del ctx.vectors[name]
+            notes.append(f"{name} is used as a number (line {where[0]}) and with components; "
+                         f"it is not declared a vector")
+
+
+def _scalar_use(e, name: str) -> bool:
+    """Whether the symbol ``name`` occurs in ``e`` as a number (not only as a density's variable)."""
+    from ..terms import Expectation, Variance
+
+    if isinstance(e, sp.Symbol):
+        return e.name == name
+    if isinstance(e, (Density, sp.Indexed, sp.IndexedBase)):
+        return False
+    if isinstance(e, (Expectation, Variance)):
+        return _scalar_use(e.args[0], name)
+    if isinstance(e, (sp.Integral, sp.Sum, sp.Product)):
+        return _scalar_use(e.function, name)
+    if isinstance(e, sp.Derivative):
+        return _scalar_use(e.expr, name)
+    if isinstance(e, (Normal, Bernoulli)):
+        return any(_scalar_use(a, name) for a in e.args[1:])
+    return any(_scalar_use(a, name) for a in getattr(e, "args", ()))
 
 
 def _one_line(s: str, limit: int = 200) -> str:
