@@ -174,14 +174,15 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    # Intensities in [0, 1] on the device; the test set is binarized once, the same for every run.
-    train_u8 = torch.from_numpy(mnist.train_images).to(device)  # uint8 intensities 0..255
+    # The whole training set lives on the device as uint8 (0..255); the test set is binarized
+    # once, from a seed, so that every run and every reload evaluates the same images.
+    train_u8 = torch.from_numpy(mnist.train_images).to(device)
     test_x = torch.from_numpy(binarize_fixed(mnist.test_images, cfg.seed + 1)).to(device)
     train_fixed = torch.from_numpy(binarize_fixed(mnist.train_images, cfg.seed + 2)).to(device) \
         if cfg.binarize == "static" else None
 
     model = VAE(784, cfg.hidden, cfg.latent).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, **_fast_adam(device))
+    optimizer = _adam(model, cfg.lr, device)
     step, compiled = make_step(model, elbo, optimizer, cfg, device, precision)
     n = len(train_u8)
     # Compiled graphs want one batch shape: drop the ragged last batch (a new permutation every epoch).
@@ -193,6 +194,7 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
         f"{sum(p.numel() for p in model.parameters())} parameters")
     history = []
     progress = _progress(cfg.progress)
+    say = progress.console.print if cfg.progress else log  # above the bar while it runs
     with progress:
         task = progress.add_task("train", total=cfg.epochs * n_batches)
         for epoch in range(1, cfg.epochs + 1):
@@ -212,14 +214,16 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
                 progress.advance(task)
             train_elbo = -loss_sum.item() / min(n, n_batches * cfg.batch_size)
             seconds = time.perf_counter() - t0
+            if not math.isfinite(train_elbo):
+                raise TrainingInputError(f"training diverged at epoch {epoch} (the ELBO is {train_elbo}); lower --lr")
             test_elbo = estimate(model, elbo, test_x, cfg.eval_mc_samples, seed=cfg.seed)
             record = {"epoch": epoch, "train_elbo": train_elbo, "test_elbo": test_elbo,
                       "seconds": round(seconds, 4)}
             history.append(record)
             with open(metrics_path, "a") as handle:
                 handle.write(json.dumps(record) + "\n")
-            progress.console.print(f"epoch {epoch:3d}/{cfg.epochs}  train ELBO {train_elbo:9.3f}  "
-                                   f"test ELBO {test_elbo:9.3f} nats/image  {seconds:6.2f} s")
+            say(f"epoch {epoch:3d}/{cfg.epochs}  train ELBO {train_elbo:9.3f}  "
+                f"test ELBO {test_elbo:9.3f} nats/image  {seconds:6.2f} s")
 
     ckpt_path = out / "checkpoint.pt"
     torch.save({"config": asdict(cfg), "model": model.state_dict(), "expr": sp.srepr(expr),
@@ -246,17 +250,15 @@ def report_lines(report: dict) -> list[str]:
     return lines
 
 
-def _fast_adam(device: torch.device) -> dict:
-    # The fused kernel does the whole update in one pass over the parameters.
-    return {"fused": True} if device.type in ("cuda", "cpu") else {}
+def _adam(model, lr: float, device: torch.device):
+    # The fused kernel does the whole update in one pass over the parameters (CPU: torch >= 2.4).
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(model.parameters(), lr=lr)
 
 
 class _NoProgress:
-    def __init__(self):
-        from rich.console import Console
-
-        self.console = Console(highlight=False)
-
     def __enter__(self):
         return self
 
