@@ -21,7 +21,9 @@ from hypothesis.errors import NoSuchExample
 from ..checking.verdict import Counterexample
 from ..terms import Context
 from .evaluate import Evaluator, NumericFailure, Unevaluable, Vec, check_supported
-from .models import ConcreteModel, make_plan, model_strategy
+from ..terms import Density
+from .evaluate import find_family
+from .models import ConcreteModel, make_plan, model_strategy, role_of
 from .quadrature import QuadratureError
 
 RTOL = 1e-5          # relative tolerance of "=" and of the slack of "<=", ">="
@@ -143,6 +145,18 @@ def _original_error(exc: BaseException) -> BaseException:
             return e
         queue.extend([e.__cause__, e.__context__, *getattr(e, "exceptions", ())])
     return exc
+
+
+def _is_vector_density(dist, ctx: Context, model: ConcreteModel) -> bool:
+    """Whether a density term is over a vector (a product over components)."""
+    if isinstance(dist, sp.Product):
+        return True
+    if isinstance(dist, Density):
+        fam = find_family(ctx, dist)
+        if fam is not None:
+            return _is_vector_density(fam, ctx, model)
+        return model.is_vector_role(role_of(dist.vars[0]), dist)
+    return False
 
 
 def has_samples(e, ctx: Context) -> bool:
@@ -282,11 +296,12 @@ class _Judge:
             gp = ev.gaussian_params(dist, env0)
             if gp is None:
                 raise Unevaluable(f"cannot draw samples from {dist}")
-            m, v = gp
-            if len(m) != 1:
-                raise Unevaluable(f"samples {name} from a vector density are not supported")
-            m, v = float(m[0]), float(v[0])
-            if v <= 0:
-                raise NumericFailure("non-positive variance")
-            out[name] = Vec([m + np.sqrt(v) * rng.standard_normal(REPETITIONS) for _ in range(b)])
+            m, v = (np.asarray(a, dtype=float) for a in gp)
+            if m.ndim != 1 or v.ndim != 1 or np.any(v <= 0):
+                raise NumericFailure("the sample density has no finite positive variance")
+            draws = [m[:, None] + np.sqrt(v)[:, None] * rng.standard_normal((len(m), REPETITIONS))
+                     for _ in range(b)]
+            # a sample from a density over a vector is itself a vector (its components z_l[k])
+            is_vector = _is_vector_density(dist, self.ctx, model)
+            out[name] = Vec([Vec(list(d)) if is_vector else d[0] for d in draws])
         return out

@@ -100,6 +100,14 @@ class _Free:
         self.bernoulli = False
         self.symbol_role_use: set[str] = set()   # roles used as whole symbols in densities
 
+    def merge(self, other: "_Free") -> None:
+        """Add the free names another walk found (densities excepted)."""
+        for n, sym in other.scalars.items():
+            self.scalars.setdefault(n, sym)
+        self.vectors |= other.vectors
+        self.functions |= other.functions
+        self.bernoulli |= other.bernoulli
+
     def walk(self, e, bound=frozenset()):
         if isinstance(e, sp.Symbol):
             if e.name not in bound:
@@ -178,7 +186,22 @@ class Plan:
     sample_names: set = field(default_factory=set)
 
 
+def _declared_dim(name: str, ctx: Context):
+    """Dimension of a variable that a declared product family (prod over j of N(z_j; ...)) is over."""
+    for key, fam in ctx.families.items():
+        if isinstance(fam, sp.Product) and any(isinstance(v, sp.Symbol) and v.name == name for v in key.vars):
+            f = fam.function
+            if isinstance(f, (Normal, Bernoulli)) and isinstance(f.args[0], sp.Indexed) \
+                    and f.args[0].base.label.name == name:
+                (_, lo, hi), = fam.limits
+                return sp.sympify(hi) - sp.sympify(lo) + 1
+    return None
+
+
 def _role_dim(name: str, free: _Free, ctx: Context):
+    declared = _declared_dim(name, ctx)
+    if declared is not None:
+        return declared, True
     if name in ctx.samples:
         return sp.Integer(1), False
     if name in ctx.vectors and name in free.symbol_role_use:
@@ -220,11 +243,7 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
             extra_roots.append(sub)
             frontier.extend(sub.densities)
     for sub in extra_roots:
-        for n, s in sub.scalars.items():
-            free.scalars.setdefault(n, s)
-        free.vectors |= sub.vectors
-        free.functions |= sub.functions
-        free.bernoulli |= sub.bernoulli
+        free.merge(sub)
     # samples (for estimators), lets and randoms bring theirs
     if estimator:
         for name in list(free.vectors):
@@ -233,18 +252,14 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
                 _, _, dist = ctx.samples[name]
                 sub = _Free(ctx)
                 sub.walk(dist, frozenset(role_of(v) for v in density_vars(dist)))
-                for n, s in sub.scalars.items():
-                    free.scalars.setdefault(n, s)
-                free.vectors |= sub.vectors
+                free.merge(sub)
                 free.densities.extend(sub.densities)
                 for dd in sub.densities:
                     fam = find_family(ctx, dd)
                     if fam is not None:
                         sub2 = _Free(ctx)
                         sub2.walk(fam, frozenset(role_of(v) for v in dd.vars + dd.given if isinstance(v, sp.Symbol)))
-                        for n, s in sub2.scalars.items():
-                            free.scalars.setdefault(n, s)
-                        free.vectors |= sub2.vectors
+                        free.merge(sub2)
         free.vectors -= plan.sample_names
     lets = {s.name: v for s, v in ctx.lets.items()}
     changed = True
@@ -303,9 +318,7 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
                     sub = _Free(ctx)
                     fam = find_family(ctx, d)
                     sub.walk(fam, frozenset(r for r in d_roles))
-                    for n, sym in sub.scalars.items():
-                        free.scalars.setdefault(n, sym)
-                    free.vectors |= sub.vectors
+                    free.merge(sub)
         if len(roles) > 2:
             raise Unevaluable(f"p densities over {len(roles)} variables ({', '.join(roles)}); the model has x and z")
         latent = [r for r in roles if _is_latent_name(r)]
@@ -632,7 +645,7 @@ class ConcreteModel:
             m, v = gp
             nodes, w = gaussian_nodes(m, v, env)
             role = role_of(d.vars[0])
-            is_vec = self._is_vector_role(role, d)
+            is_vec = self.is_vector_role(role, d)
             return {role: self._pack(nodes, is_vec)}, w
         z, x = p.latent, p.observed
         vs = tuple(role_of(v) for v in d.vars)
@@ -681,7 +694,7 @@ class ConcreteModel:
             raise Unevaluable("declared likelihood is not a density of the observed variable")
         return self._comps(binds[p.observed], self.D, p.observed), w
 
-    def _is_vector_role(self, role, d):
+    def is_vector_role(self, role, d):
         if role == self.plan.latent:
             return self.plan.latent_is_vector
         if role == self.plan.observed:
