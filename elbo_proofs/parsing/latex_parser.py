@@ -9,12 +9,14 @@ the notation and the reading choices made here.
 """
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
 
 import sympy as sp
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, v_args
+from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..errors import InputError
@@ -153,7 +155,7 @@ class LatexEnv:
 
 
 @v_args(inline=True)
-class LatexTermBuilder(Transformer):
+class LatexTermBuilder(Transformer_NonRecursive):
     def __init__(self, env: LatexEnv):
         super().__init__()
         self.env = env
@@ -253,6 +255,9 @@ class LatexTermBuilder(Transformer):
         base, exponent = self.value(a), self.value(b)
         if base == sp.E:
             return sp.exp(exponent)
+        if base.is_Number and exponent.is_Number and base != 0 and \
+                abs(float(exponent)) * math.log2(abs(float(base)) + 2) > 4096:
+            raise InputError(f"power {base}^{exponent} is too large")
         return safe_pow(base, exponent)
 
     def paren_superscript(self, a, b):

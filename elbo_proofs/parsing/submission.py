@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -363,6 +364,7 @@ def _relation_of(m) -> str:
     return _PLAIN_REL.get(tok, "?")
 
 
+@lru_cache(maxsize=8192)
 def _norm(latex: str) -> str:
     """Key for recognising a repeated line: whitespace, sizing and spacing commands dropped."""
     s = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)(?![A-Za-z])|\\[,;:! ]|\\q?quad(?![A-Za-z])", "", latex)
@@ -479,7 +481,7 @@ class _Reader:
                         kw = _LET_WORDS.search(seg.before.rstrip())
                         if kw is None and last_decl == si - 1 and re.fullmatch(r"\s*(?:and|,)\s*", seg.before):
                             kw = re.match(r"\s*(and|,)?", seg.before)
-                    if _looks_declaration(head, pieces[1][1]) or kw or re.search(
+                    if _looks_declaration(head, pieces[1][1]) or (kw and _BARE_NAME.match(head)) or re.search(
                             r"\\mathbb\s*\{\s*P\s*\}|\\Pr\b", pieces[1][1]):
                         decls.append(_Decl("eq", line, head, pieces[1][1], seg.kind == "inline",
                                            keyword=kw.group(0).strip() if kw else ""))
@@ -652,6 +654,8 @@ class _Reader:
         if len(gone) != 1 or not _random_symbols(b.expr, env) and "eps" not in b.latex and "epsilon" not in b.latex:
             return
         z = gone[0]
+        if not (_small(a.expr) and _small(b.expr)):
+            return
         for cand in _eps_subtrees(b.latex, env):
             if z in cand.free_symbols or not _random_symbols(cand, env):
                 continue
@@ -822,7 +826,7 @@ def _family_substitutions(latex_a: str, latex_b: str, env: LatexEnv):
         if not isinstance(d, Density):
             continue
         t = _term(tb, env)
-        fam = _as_family(d, t)
+        fam = _as_family(d, t) if _small(t) else None
         if fam is not None:
             out.append((d, fam))
     return out
@@ -838,6 +842,16 @@ def _as_family(d: Density, t):
     if len(d.vars) == 1 and isinstance(d.vars[0], sp.Symbol) and not t.atoms(Density):
         return _gaussian_fit(t, d.vars[0])
     return None
+
+
+def _small(e, ops: int = 150) -> bool:
+    """Small enough to expand and simplify quickly: few operations, small powers."""
+    try:
+        if sp.count_ops(e) > ops:
+            return False
+        return all(not p.exp.is_Number or abs(p.exp) <= 8 for p in e.atoms(sp.Pow))
+    except Exception:
+        return False
 
 
 def _gaussian_fit(t, v):
@@ -956,6 +970,11 @@ def _meaningful(pieces) -> bool:
     return any(t for _, t in pieces)
 
 
+# one symbol, possibly decorated, with subscripts or (i)-labels: \mu^{(i)}, \hat{x}_j, a, \mathcal{L}(x; \theta)
+_BARE_NAME = re.compile(
+    r"^\s*(?:\\mathcal\s*\{\s*[A-Z]\s*\}(?:\s*\([^()]*\))?|"
+    r"(?:\\[A-Za-z]+\s*\{\s*\\?[A-Za-z]+\s*\}|\\[A-Za-z]+|[A-Za-z])"
+    r"(?:\s*_\s*(?:\{[^{}]*\}|\\?[A-Za-z0-9]+)|\s*\^\s*\{\s*\([^{}]*\)\s*\})*)\s*$")
 _DENSITY_HEAD = re.compile(r"^\s*[pqPQ](?:_\{?\\?[A-Za-z]+\}?)?\s*\(")
 _FAMILY_RHS = re.compile(r"^\s*(?:\\prod|\\mathcal\s*\{?\s*N|N\s*\(|\\text\{Bernoulli\}|\\mathrm\{Bern)")
 
@@ -972,7 +991,7 @@ def _is_family(x) -> bool:
         return True
     if isinstance(x, (Normal, Bernoulli)):
         return True
-    return isinstance(x, sp.Product) and isinstance(x.function, (Normal, Bernoulli))
+    return isinstance(x, sp.Product) and is_density(x)
 
 
 def _at(family, density: Density, env: LatexEnv):
