@@ -237,3 +237,35 @@ def test_rejections(latex, words):
 def test_long_input_is_refused():
     with pytest.raises(InputError):
         P("x+" * 3000 + "x")
+
+
+# -- the same terms as the project's own expression syntax ------------------------------
+def _ctx_with_index():
+    ctx = Context()
+    ctx.index("j", sp.Integer(1), ctx.declare("d", "positive integer"))
+    return ctx
+
+
+@pytest.mark.parametrize("latex, text", [
+    (r"\frac{1}{2}\left(\mu^2 + \sigma^2 - \log \sigma^2 - 1\right)", "(mu^2 + sigma^2 - log(sigma^2) - 1)/2"),
+    (r"D_{KL}(q(z|x) \| p(z))", "KL(q(z|x) || p(z))"),
+    (r"\mathbb{E}_{z \sim q(z|x)}[\log p(x|z)] - D_{KL}(q(z|x) \| p(z))",
+     "E[z ~ q(z|x)](log(p(x|z))) - KL(q(z|x) || p(z))"),
+    (r"\int q(z) \log q(z) \, dz", "int(q(z)*log(q(z)), z)"),
+    (r"\frac{\partial}{\partial \mu} \mu^2", "d/dmu(mu^2)"),
+    (r"\sum_{j=1}^{d} \left(1 + \log \sigma_j^2 - \mu_j^2 - \sigma_j^2\right)",
+     "sum(j=1..d, 1 + log(sigma_j^2) - mu_j^2 - sigma_j^2)"),
+    (r"\prod_{j=1}^{d} \mathcal{N}(z_j; \mu_j, \sigma_j^2)", "prod(j=1..d, N(z_j; mu_j, sigma_j^2))"),
+    (r"\mathcal{N}(z; \mu, \sigma^2)", "N(z; mu, sigma^2)"),
+    (r"\mathbb{E}_{\epsilon \sim \mathcal{N}(0, 1)}[(\mu + \sigma\epsilon)^2]", "E[eps ~ N(0, 1)]((mu + sigma*eps)^2)"),
+    (r"\log p_\theta(x) - \mathbb{E}_{q_\phi(z|x)}\left[\log \frac{p_\theta(x, z)}{q_\phi(z|x)}\right]",
+     "log(p(x)) - E[z ~ q(z|x)](log(p(x, z)/q(z|x)))"),
+])
+def test_same_terms_as_project_syntax(latex, text):
+    a = parse_latex(latex, LatexEnv(_ctx_with_index()))
+    b = parse_expression(text, _ctx_with_index(), strict=False)
+    assert a == b, (a, b)
+
+
+def test_long_flat_expressions_parse():
+    assert P("+".join(["x"] * 1500)) == 1500 * x

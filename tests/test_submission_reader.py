@@ -252,3 +252,26 @@ def test_plain_text_and_tex_files(tmp_path):
     g = tmp_path / "b.txt"
     g.write_text("no math here at all\n")
     assert read_submission(g).chains == []
+
+
+def test_where_with_a_non_name_left_side_is_a_claim():
+    sub = read("where $\\mathbb{E}_{\\epsilon}[\\epsilon] = 0$ and let $b = 2$.")
+    assert len(sub.chains) == 1 and sub.chains[0].kind == "claim"
+    assert sub.definitions == {sub.context.symbols["b"]: 2}
+
+
+def test_a_name_used_as_a_number_is_not_kept_as_a_vector():
+    text = ("$$E_q[\\sum_{i=1}^D \\log q_i(z_i)] = \\sum_{i=1}^D E_q[\\log q_i(z_i)]$$\n\n"
+            "$$\\int q(z)(z-\\mu)^2 dz = \\sigma^2$$\n")
+    sub = read(text)
+    assert "z" not in sub.context.vectors
+    assert any("used as a number" in n for n in sub.notes)
+
+
+def test_declared_vector_families_keep_their_vectors():
+    text = ("Let $q(z|x) = \\prod_{j=1}^d \\mathcal{N}(z_j; \\mu_j, \\sigma_j^2)$.\n\n"
+            "$$\\mathbb{E}_{q(z|x)}[z_1] = \\mu_1$$\n")
+    sub = read(text)
+    assert "z" in sub.context.vectors and "mu" in sub.context.vectors
+    fam = sub.context.families[Density("q", (z,), (x,))]
+    assert isinstance(fam, sp.Product) and isinstance(fam.function, Normal)
