@@ -269,3 +269,15 @@ def test_same_terms_as_project_syntax(latex, text):
 
 def test_long_flat_expressions_parse():
     assert P("+".join(["x"] * 1500)) == 1500 * x
+
+
+def test_words_unicode_and_script_order():
+    env = LatexEnv()
+    assert P(r"\text{ELBO}(\theta, \phi)", env) == env.context.symbols["ELBO"]
+    assert P(r"\mathcal{L}_{\theta,\phi}(x)", env) == env.context.symbols["L"]
+    assert P("μ + σ·ε − 1") == mu + sigma * eps - 1
+    assert P(r"\sum^{N}_{i=1} \sigma^2_i") == P(r"\sum_{i=1}^{N} \sigma_i^2")
+    e = P(r"\mu_\phi(x) + \sigma_{\phi}(x)")
+    assert {type(f).__name__ for f in e.atoms(sp.Function)} == {"mu_phi", "sigma_phi"}
+    assert P(r"\mathcal{N}(\mathbf{z}; \mathbf{0}, \mathbf{I})") == Normal(z, 0, 1)
+    assert P(r"\mathcal{N}(z; \mu, \sigma^2 I)") == Normal(z, mu, sigma ** 2)

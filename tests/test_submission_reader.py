@@ -275,3 +275,11 @@ def test_declared_vector_families_keep_their_vectors():
     assert "z" in sub.context.vectors and "mu" in sub.context.vectors
     fam = sub.context.families[Density("q", (z,), (x,))]
     assert isinstance(fam, sp.Product) and isinstance(fam.function, Normal)
+
+
+def test_a_word_starting_a_row_names_a_quantity_and_later_words_are_remarks():
+    sub = read("$$\\text{ELBO} = \\mathbb{E}_{q(z|x)}[\\log p(x|z)] - D_{KL}(q(z|x) \\| p(z)) \\text{ by definition}$$")
+    (c,) = sub.chains
+    assert c.lines[0].expr == sub.context.symbols["ELBO"]
+    assert "definition" not in c.lines[1].latex
+    assert sub.context.symbols["ELBO"] in sub.definitions

@@ -325,7 +325,8 @@ class LatexTermBuilder(Transformer_NonRecursive):
             if is_density(a):
                 return Entropy(a)
         is_function = (name in self.ctx.functions or head.base in FUNCTION_LETTERS or dname is not None
-                       or head.base in self.ctx.functions)
+                       or head.base in self.ctx.functions
+                       or (head.subs and head.subs[-1] in PARAMETER_SUBSCRIPTS))  # mu_phi(x): a network output
         if is_function:
             if any(self._is_bare_density(a) for g in groups for a in g):
                 # F(q): a named functional of a density, kept opaque
@@ -364,7 +365,8 @@ class LatexTermBuilder(Transformer_NonRecursive):
                 raise InputError("a normal distribution needs a mean and a variance: \\mathcal{N}(\\mu, \\sigma^2)")
             point = None
             mean, var = groups[0]
-        mean, var = self.value(mean), self.value(var)
+        one = {sp.Symbol("I"): sp.Integer(1)}
+        mean, var = self.value(mean), self.value(var).xreplace(one)
         if _is_standard_deviation(var):
             var = var ** 2
         if point is None:
@@ -372,7 +374,16 @@ class LatexTermBuilder(Transformer_NonRecursive):
         mean, var = (x.xreplace({sp.Symbol("I"): sp.Integer(1)}) for x in (mean, var))
         return PointlessNormal(mean, var).at(point, self.ctx)
 
-    def calligraphic(self, tok, args=None):
+    def word(self, tok, scripts, args=None):
+        name = re.sub(r"^\\[A-Za-z]+\s*\{\s*|\s*\}$", "", str(tok))
+        if name in ("E", "Var", "KL", "diag"):
+            raise InputError(f"{name} needs its argument")
+        sym = self.ctx.symbols.get(name)
+        if sym is None or self.ctx.kinds.get(name) != "real":
+            sym = self.ctx.declare(name, "real")
+        return sym
+
+    def calligraphic(self, tok, scripts=None, args=None):
         letter = re.sub(r"[^A-Z]", "", str(tok).replace("\\mathcal", ""))
         if letter == "O":
             raise InputError("order symbols \\mathcal{O}(...) are outside the notation (Taylor expansions are not checked)")
@@ -567,9 +578,25 @@ def _is_standard_deviation(var) -> bool:
 
 
 # -- cleanup -----------------------------------------------------------------
+UNICODE = {
+    "α": "\\alpha ", "β": "\\beta ", "γ": "\\gamma ", "δ": "\\delta ", "ε": "\\epsilon ", "ϵ": "\\epsilon ",
+    "ζ": "\\zeta ", "η": "\\eta ", "θ": "\\theta ", "λ": "\\lambda ", "μ": "\\mu ", "ν": "\\nu ", "ξ": "\\xi ",
+    "π": "\\pi ", "ρ": "\\rho ", "σ": "\\sigma ", "τ": "\\tau ", "φ": "\\phi ", "ϕ": "\\phi ", "χ": "\\chi ",
+    "ψ": "\\psi ", "ω": "\\omega ", "Σ": "\\Sigma ", "∑": "\\sum ", "∏": "\\prod ", "∫": "\\int ",
+    "∂": "\\partial ", "·": "\\cdot ", "×": "\\times ", "⊙": "\\odot ", "∞": "\\infty ", "−": "-", "∥": "\\| ",
+    "𝔼": "\\mathbb{E}", "√": "\\sqrt ",
+}
+_UNICODE_RE = re.compile("|".join(map(re.escape, UNICODE)))
+# x^2_j -> x_j^2 (also \sum^{N}_{i=1} -> \sum_{i=1}^{N}); labels x^{(i)} are left alone
+_SUP_SUB = re.compile(r"(\\[A-Za-z]+|[A-Za-z]|\})\s*\^\s*(\{[^{}()]*\}|[0-9A-Za-z])\s*_\s*(\{[^{}]*\}|[0-9A-Za-z])")
+
+
 def clean_latex(text: str) -> str:
     """Drop spacing and sizing commands; keep everything that carries meaning."""
+    text = _UNICODE_RE.sub(lambda m: UNICODE[m.group(0)], text)
     text = _SPACING.sub(" ", text)
+    text = re.sub(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*([0-9])\s*\}", r"\1", text)
+    text = _SUP_SUB.sub(r"\1_\3^\2", text)
     text = re.sub(r"\\(?:tag|label)\*?\s*\{[^{}]*\}", " ", text)
     text = re.sub(r"\\mathrm\s*\{\s*d\s*\}", "d", text)
     # \frac{d}{dz} is the derivative operator

@@ -274,17 +274,23 @@ def split_rows(seg: Segment, line_of) -> list[tuple[int, str]]:
 
 
 def strip_comment(row: str) -> tuple[str, str]:
-    """Cut remarks: \\# ..., \\text{...} prose at the top level; (math, remark)."""
+    """Cut remarks: \\# ..., \\text{...} prose at the top level; (math, remark).
+
+    A \\text{Word} that starts the row names a quantity (\\text{ELBO} = ...); \\mathrm and
+    \\operatorname are names wherever they stand."""
     depth, i = 0, 0
+    lead = len(row) - len(row.lstrip())
     while i < len(row):
         c = row[i]
         if c == "\\":
             if row.startswith("\\#", i):
                 return row[:i], row[i:]
-            m = re.match(r"\\(?:text|textrm|textit|textbf|mbox|mathrm|operatorname)\s*\{([^{}]*)\}", row[i:])
+            m = re.match(r"\\(text|textrm|textit|textbf|mbox|mathrm|operatorname)\s*\{([^{}]*)\}", row[i:])
             if m:
-                word = m.group(1).strip()
-                if depth == 0 and not re.fullmatch(r"Var|var|Variance|KL|E|diag|d|Cov", word):
+                word = m.group(2).strip()
+                prose = m.group(1) not in ("mathrm", "operatorname")
+                if depth == 0 and prose and not re.fullmatch(r"Var|var|Variance|KL|E|diag|d|Cov", word) and \
+                        not (i == lead and re.fullmatch(r"[A-Za-z]{2,}", word)):
                     return row[:i], row[i:]
                 i += m.end()
                 continue
