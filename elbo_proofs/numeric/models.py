@@ -111,7 +111,8 @@ class _Free:
     def walk(self, e, bound=frozenset()):
         if isinstance(e, sp.Symbol):
             if e.name not in bound:
-                if e.name in self.ctx.vectors and e.name not in self.ctx.samples:
+                if e.name in self.ctx.vectors and (e.name not in self.ctx.samples
+                                                   or _declared_dim(e.name, self.ctx) is not None):
                     self.vectors.add(e.name)
                 else:
                     self.scalars.setdefault(e.name, e)
@@ -196,6 +197,16 @@ def _declared_dim(name: str, ctx: Context):
                 (_, lo, hi), = fam.limits
                 return sp.sympify(hi) - sp.sympify(lo) + 1
     return None
+
+
+def _vector_dim(name: str, ctx: Context, estimator: bool):
+    """Dimension a drawn vector gets: a sample name over a declared vector density (z_l ~ q(z|x)
+    with z in R^K) is drawn as that vector outside estimator steps; other vectors as declared."""
+    if name in ctx.samples and not estimator:
+        declared = _declared_dim(name, ctx)
+        if declared is not None:
+            return declared
+    return ctx.vectors[name][1]
 
 
 def _role_dim(name: str, free: _Free, ctx: Context):
@@ -284,7 +295,7 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
     for name in sorted(free.vectors):
         if name not in ctx.vectors:
             raise Unevaluable(f"{name} is used with an index but is not declared as a vector")
-        dim = ctx.vectors[name][1]
+        dim = _vector_dim(name, ctx, estimator)
         for s in sp.sympify(dim).free_symbols:
             free.scalars.setdefault(s.name, s)
 
@@ -391,7 +402,7 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
         kind = _kind_of(sp.Symbol(name, real=True), ctx)
         if plan.kind == BERNOULLI and name == plan.observed:
             kind = "binary"
-        plan.vectors.append((name, ctx.vectors[name][1], kind))
+        plan.vectors.append((name, _vector_dim(name, ctx, estimator), kind))
     return plan
 
 
@@ -406,6 +417,13 @@ def _dim_value(expr, scalars) -> int:
     if abs(n - round(n)) > 1e-9 or not 1 <= round(n) <= MAX_DIM:
         raise Unevaluable(f"dimension {expr} = {n:g} is not an integer in 1..{MAX_DIM}")
     return int(round(n))
+
+
+def _is_fixed(v) -> bool:
+    """A value without node axes (a number, or a vector of numbers)."""
+    if isinstance(v, Vec):
+        return all(_is_fixed(c) for c in v.comps)
+    return np.ndim(v) == 0
 
 
 _EDGE = 2.0 ** -50
@@ -569,6 +587,12 @@ class ConcreteModel:
             mean, var = self._posterior_gaussian(ev, env, xs)
             log_post = sum(-0.5 * np.log(2 * np.pi * var[i]) for i in range(self.d))
             return self._log_lik(ev, env, xs, mean) + self._log_prior(ev, env, mean) - log_post
+        m0, v0 = self._prior(ev, env)
+        if all(_is_fixed(a) for a in list(xs) + list(m0) + list(v0)):
+            # x does not vary with the nodes in use: integrate at the top level, with a full grid
+            env = Env(env.drawn_s, env.drawn_v, 0,
+                      {k: v for k, v in env.bound_s.items() if np.ndim(v) == 0},
+                      {k: v for k, v in env.bound_v.items() if _is_fixed(v)})
         nodes, w = self._posterior_grid(ev, env)
         inner = env.push({}, w.shape[0])
         ll = np.asarray(self._log_lik(ev, inner, xs, nodes), dtype=float)

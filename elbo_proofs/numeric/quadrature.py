@@ -13,10 +13,10 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from numpy.polynomial.legendre import leggauss
 
-# Gauss-Hermite nodes per coordinate for a product grid over k coordinates: the
-# 1-D rule is exact for polynomials of degree 127, the 4-D one (9^4 = 6561
-# nodes) for degree 17 in each coordinate; Gaussian log-densities are degree 2.
-GRID_NODES = {1: 64, 2: 32, 3: 14, 4: 9, 5: 6, 6: 5, 7: 4, 8: 3}
+# Gauss-Hermite nodes per coordinate for a product grid over k coordinates (at
+# most 64, at most about 50,000 nodes in all): n nodes are exact for polynomials
+# of degree 2n - 1 in each coordinate; Gaussian log-densities are degree 2.
+GRID_NODES = {1: 64, 2: 64, 3: 36, 4: 14, 5: 8, 6: 6, 7: 4, 8: 3}
 MAX_GRID_DIM = max(GRID_NODES)
 
 # Integrals over the real line use the trapezoid rule on [-LINE_HALF_WIDTH, LINE_HALF_WIDTH].
