@@ -103,6 +103,7 @@ class LatexEnv:
         self.seen: dict[str, list] = {}
         self.cal_conflicts: set[str] = set()
         self.sample_indices: set[str] = {"l"}
+        self.bounds: set[str] = set()  # names used as the upper limit of a sum or product
         self.notes: list[str] = []
 
     # densities --------------------------------------------------------------
@@ -465,6 +466,7 @@ class LatexTermBuilder(Transformer_NonRecursive):
     def lim_range(self, tok, lo, hi):
         name = _base_name(str(tok))
         lo, hi = self.value(lo), self.value(hi)
+        self.env.bounds |= {s.name for s in hi.free_symbols if isinstance(s, sp.Symbol)}
         if name in self.ctx.indices:
             return self.ctx.indices[name][0], lo, hi
         return self.ctx.index(name, lo, hi), lo, hi
@@ -597,6 +599,8 @@ def clean_latex(text: str) -> str:
     text = _SPACING.sub(" ", text)
     text = re.sub(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*([0-9])\s*\}", r"\1", text)
     text = _SUP_SUB.sub(r"\1_\3^\2", text)
+    # \sigma^{2(i)}: the square of sigma for example i
+    text = re.sub(r"\^\s*\{\s*(\d+)\s*(\([^(){}]*\))\s*\}", r"^{\2}^{\1}", text)
     text = re.sub(r"\\(?:tag|label)\*?\s*\{[^{}]*\}", " ", text)
     text = re.sub(r"\\mathrm\s*\{\s*d\s*\}", "d", text)
     # \frac{d}{dz} is the derivative operator

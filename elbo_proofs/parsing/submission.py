@@ -588,6 +588,10 @@ class _Reader:
         order = {"sim": 0, "eq": 0, "stdnormal": 1, "samples": 2}
         for d in sorted(decls, key=lambda d: order.get(d.kind, 0)):
             self._declare(env, d, definitions, notes)
+        # a family declared at a scalar point before the point turned out to be a vector
+        for dens, fam in list(ctx.families.items()):
+            if isinstance(fam, Normal) and isinstance(fam.x, sp.Symbol) and ctx.is_vector(fam.x.name):
+                ctx.families[dens] = _at(fam, dens, env)
         chains: list[Chain] = []
         for c in chains_latex:
             lines = []
@@ -1003,9 +1007,12 @@ def _is_family(x) -> bool:
 def _at(family, density: Density, env: LatexEnv):
     """A family term for ``density``: a pointless N(mean, var) is put at its variable."""
     ctx = env.context
+    var = density.vars[0]
+    if isinstance(family, Normal) and family.x == var:
+        # N(z; mu, sigma^2 I) with vector mu: the diagonal Gaussian over z's coordinates
+        family = PointlessNormal(family.mean, family.var)
     if not isinstance(family, PointlessNormal):
         return family
-    var = density.vars[0]
     name = getattr(var, "name", None)
     if name is not None:
         dims = [ctx.vectors[s.name][1] for s in (family.mean.free_symbols | family.var.free_symbols)
@@ -1064,6 +1071,9 @@ def _is_name(expr, env: LatexEnv) -> bool:
 def _seed(env: LatexEnv, found: LatexEnv, chains: list) -> None:
     """Start the real pass knowing the indices, vectors and densities the first one met."""
     ctx, old = env.context, found.context
+    for name in sorted(found.bounds):
+        if name not in old.indices and name not in old.vectors:
+            ctx.declare(name, "positive integer")
     for name, (sym, lo, hi) in old.indices.items():
         ctx.indices[name] = (sym, lo, hi)
     dims = _vector_dims(chains, {old.indices[n][0] for n in found.sample_indices if n in old.indices})
