@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from .derivation import TrainingInputError
 from .images import save_grid, save_reconstructions
-from .loop import ELBO, TrainConfig, binarize_fixed, estimate, report_lines, resolve_device
+from .loop import ELBO, TrainConfig, binarize_fixed, estimate, report_lines, resolve_device, set_precision
 from .mnist import load_mnist
 from .model import VAE
 
@@ -111,6 +111,7 @@ def load_checkpoint(path, device: str = "auto"):
 def evaluate(checkpoint, data_dir: str | None = None, device: str = "auto", iw_samples: int = 0,
              out: str | None = None, download: bool = True, log=print) -> dict:
     cfg, model, elbo, dev = load_checkpoint(checkpoint, device)
+    set_precision(dev, cfg.precision)  # TF32 or not, as in training, for the same figures
     if iw_samples:
         cfg.iw_samples = iw_samples
     mnist = load_mnist(data_dir if data_dir is not None else cfg.data_dir, split=cfg.split, allow_download=download)

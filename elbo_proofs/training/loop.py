@@ -226,7 +226,10 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
                 f"test ELBO {test_elbo:9.3f} nats/image  {seconds:6.2f} s")
 
     ckpt_path = out / "checkpoint.pt"
-    torch.save({"config": asdict(cfg), "model": model.state_dict(), "expr": sp.srepr(expr),
+    saved = asdict(cfg)
+    if cfg.data_dir:  # so that `evaluate` finds the data from any working directory
+        saved["data_dir"] = str(Path(cfg.data_dir).resolve())
+    torch.save({"config": saved, "model": model.state_dict(), "expr": sp.srepr(expr),
                 "history": history}, ckpt_path)
     report = final_report(model, elbo, cfg, mnist, device, test_x)
     report.update({"checkpoint": str(ckpt_path)})
