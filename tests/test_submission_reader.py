@@ -284,3 +284,18 @@ def test_a_word_starting_a_row_names_a_quantity_and_later_words_are_remarks():
     assert c.lines[0].expr == sub.context.symbols["ELBO"]
     assert "definition" not in c.lines[1].latex
     assert sub.context.symbols["ELBO"] in sub.definitions
+
+
+def test_tex_comments_are_not_math(tmp_path):
+    f = tmp_path / "c.tex"
+    f.write_text("\\begin{document}\n% old: $x = y$\nprice \\$5 and $a$.\n$$a = b$$\n\\end{document}\n")
+    sub = read_submission(f)
+    assert [[m.latex for m in c.lines] for c in sub.chains] == [["a", "b"]]
+    assert sub.definitions == {} and "% old" in sub.text
+
+
+def test_bare_p_in_a_kl_is_the_p_over_the_variable_of_the_other_side():
+    sub = read("$$\\log p(x) = \\log p(x)$$\n\n$$\\mathcal{L} = \\mathbb{E}_{q(z|x)}[\\log p(x|z)] - \\mathrm{KL}(q \\| p)$$\n\n"
+               "with $p(z)$ the prior.")
+    kl = [a for a in sub.chains[1].lines[1].expr.atoms(KL)][0]
+    assert kl == KL(Density("q", (z,), (x,)), Density("p", (z,)))

@@ -112,17 +112,23 @@ class LatexEnv:
         if d not in lst:
             lst.append(d)
 
-    def bare_density(self, name: str):
-        """The density a bare letter (q in E_q or KL(q || p)) stands for."""
+    def bare_density(self, name: str, vars_: tuple | None = None):
+        """The density a bare letter (q in E_q or KL(q || p)) stands for.
+
+        Declared densities first, then those met in the text; with ``vars_``, one over
+        those variables (the p in KL(q || p) is the p over q's variable)."""
         dname = self.resolver.density_name(name)
         if dname is None:
             return None
         declared = [d for d in self.context.families if d.name == dname]
-        if declared:
-            return declared[0]
-        seen = self.seen.get(dname)
-        if seen:
-            return seen[0]
+        seen = [d for d in self.seen.get(dname, []) if d not in declared]
+        candidates = declared + seen
+        if vars_ is not None:
+            matching = [d for d in candidates if tuple(d.vars) == tuple(vars_)]
+            unconditional = [d for d in matching if not d.given]
+            candidates = unconditional or matching or candidates
+        if candidates:
+            return candidates[0]
         raise InputError(f"'{name}' is used as a density, but no {name}(...) appears in the text")
 
     def default_q(self):
@@ -442,7 +448,16 @@ class LatexTermBuilder(Transformer_NonRecursive):
         return Variance(body, var, self.env.distribution_of(var))
 
     def kl(self, tok, a, sep, b):
-        a, b = self._density_arg(a), self._density_arg(b)
+        if self._is_bare_density(b) and not self._is_bare_density(a):
+            a = self._density_arg(a)
+            b = self.env.bare_density(b.name, density_vars(a) if is_density(a) else None)
+        elif self._is_bare_density(a) and not self._is_bare_density(b):
+            b = self._density_arg(b)
+            a = self.env.bare_density(a.name, density_vars(b) if is_density(b) else None)
+        else:
+            a = self._density_arg(a)
+            b = self._density_arg(b) if not self._is_bare_density(b) else \
+                self.env.bare_density(b.name, density_vars(a) if is_density(a) else None)
         if isinstance(a, PointlessNormal) or isinstance(b, PointlessNormal):
             other = b if isinstance(a, PointlessNormal) else a
             if isinstance(other, PointlessNormal):

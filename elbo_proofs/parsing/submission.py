@@ -100,8 +100,19 @@ def read_submission_text(text: str, path: str = "<text>") -> Submission:
     if len(text) > MAX_FILE_BYTES:
         raise InputError(f"text is {len(text)} characters; the limit is {MAX_FILE_BYTES}", file=path)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    reader = _Reader(text, path)
-    return reader.read()
+    reader = _Reader(_without_comments(text, path), path)
+    sub = reader.read()
+    sub.text = text
+    return sub
+
+
+def _without_comments(text: str, path: str) -> str:
+    """LaTeX % comments (to the end of the line) blanked out in .tex files; lines starting
+    with % elsewhere.  Blanked, not removed, so that line and column numbers stay."""
+    blank = lambda m: " " * len(m.group(0))  # noqa: E731
+    if str(path).lower().endswith((".tex", ".latex", ".ltx")):
+        return re.sub(r"(?<!\\)%[^\n]*", blank, text)
+    return re.sub(r"(?m)^[ \t]*%[^\n]*", blank, text)
 
 
 # ---------------------------------------------------------------------------
@@ -731,6 +742,9 @@ class _Reader:
                     return
                 if isinstance(rhs, sp.core.function.AppliedUndef) or lhs.name in ctx.vectors:
                     notes.append(f"{where}: {lhs} is {rhs} (a model output, not substituted)")
+                    return
+                if lhs.name in _density_var_names(env) or lhs in ctx.randoms:
+                    notes.append(f"{where}: {lhs} = {rhs} is about a model variable; not used as a definition")
                     return
                 if lhs not in definitions and lhs not in rhs.free_symbols:
                     definitions[lhs] = rhs
