@@ -422,6 +422,7 @@ class _Reader:
         self.notes: list[str] = []
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.deadline = time.monotonic() + TIME_BUDGET
+        self.mentions: list[str] = []
 
     def line_of(self, offset: int) -> int:
         import bisect
@@ -438,6 +439,8 @@ class _Reader:
         env1 = LatexEnv()
         env1.cal_conflicts = cal_conflicts
         found, _ = self._interpret(env1, decls, chains_latex, discovery=True)
+        for latex in self.mentions:
+            self._parse(latex, env1)
         env = LatexEnv()
         env.cal_conflicts = cal_conflicts
         _seed(env, env1, found)
@@ -490,6 +493,8 @@ class _Reader:
                     if seg.kind == "display" and pieces[0][1]:
                         current = _Frag([[line, pieces[0][1], None]])
                         frags.append(current)
+                    elif _DENSITY_HEAD.match(pieces[0][1]) and len(self.mentions) < 200:
+                        self.mentions.append(pieces[0][1])  # $p(z)$: a density the text talks about
                     continue
                 head = pieces[0][1]
                 if len(pieces) == 2 and head and rels[0] == "=":
