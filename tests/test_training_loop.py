@@ -218,3 +218,22 @@ def test_gpu_training(data_dir, tmp_path):
     assert history[-1]["test_elbo"] > history[0]["test_elbo"] and result["elbo_below_log_px"]
     report = evaluate(tmp_path / "checkpoint.pt", device="cuda", download=False, log=lambda *_: None)
     assert abs(report["test_elbo"] - result["test_elbo"]) < 1e-2
+
+
+def test_cli_refuses_a_wrong_step_in_the_shipped_derivation(data_dir, tmp_path, capsys):
+    """The VAE derivation with the 1/2 dropped from its KL term: check refutes it, train refuses."""
+    path = ROOT / "derivations" / "vae_elbo.yaml"
+    if not path.exists():
+        pytest.skip("derivations/vae_elbo.yaml not present")
+    try:
+        load_proved_elbo(path)
+    except TrainingInputError as exc:
+        pytest.skip(f"derivation not provable here: {exc}")
+    text = path.read_text()
+    last = text.rindex("+ 1/2*sum(k, 1 + log(sigma_k^2)")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text[:last] + "+ sum(k, 1 + log(sigma_k^2)" + text[last + len("+ 1/2*sum(k, 1 + log(sigma_k^2)"):])
+    assert run_cli(["train", "--derivation", str(bad), *small_args(data_dir, tmp_path / "o")]) == 2
+    err = one_error_line(capsys)
+    assert "not proved" in err and "step 5" in err
+    assert not (tmp_path / "o" / "checkpoint.pt").exists()

@@ -12,8 +12,9 @@ float32, so compilation goes in three steps:
    log(1/(1+exp(-a))) -> logsigmoid(a), log(1 - 1/(1+exp(-a))) -> logsigmoid(-a),
    and use logsigmoid(-a) = logsigmoid(a) - a so that the Bernoulli term
    becomes x*l + logsigmoid(-l) style expressions with a single logsigmoid;
-3. print the result as Python source over torch tensors: an Indexed x[j]
-   is the tensor x of shape [..., n], a Sum over j reduces the last dim.
+3. print the result as Python source over torch tensors: a vector x[j] is a
+   tensor [..., n], a function of a sample x_hat(j, z[l]) a tensor [L, ..., n];
+   a Sum over its indices reduces the corresponding trailing dims.
 
 A node the printer does not know (an unevaluated expectation, a KL, a density)
 is an error that names the node: the derivation must end in a closed form.
