@@ -162,6 +162,18 @@ def test_wrong_bayes_rule_is_refuted():
     assert {"x", "z"} <= set(cex.values)
 
 
+def test_wrong_bayes_rule_with_an_integral_over_a_vector_latent():
+    vec = """
+title: vector latent
+symbols: {d: positive integer, x: real}
+vectors: {z: d}
+indices: {j: 1..d}
+"""
+    assert_agrees(check(vec, "p(z|x)", "=", "p(x|z)*p(z)/int(p(x|z)*p(z), z)"))
+    cex = assert_refuted(check(vec, "p(z|x)", "=", "p(z|x)*p(z)/int(p(z|x)*p(z), z)"))
+    assert cex.values["d"] == 1.0 and "z_1" in cex.values
+
+
 def test_wrong_kl_constant_is_refuted_and_shrunk():
     cex = assert_refuted(check(KL_CTX, "KL(q || p)", "=", "(mu^2 + sigma^2 - log(sigma^2) + 1)/2"))
     # Hypothesis shrinks to the simplest model: q = p = N(0, 1), where KL = 0 but the claim says 1

@@ -90,7 +90,10 @@ def numeric_check(lhs, rhs, relation: str, context: Context, examples: int = 50,
         # an interruption (a caller's time limit) raised inside the search comes back wrapped
         if judge.interrupt is not None:
             raise judge.interrupt from None
-        raise _original_error(exc) from None
+        orig = _original_error(exc)
+        if isinstance(orig, Unevaluable):
+            return NumericResult("unevaluable", detail=str(orig))
+        raise orig from None
     if judge.interrupt is not None:
         raise judge.interrupt
 

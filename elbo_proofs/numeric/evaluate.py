@@ -467,9 +467,10 @@ class Evaluator:
                 return f_or_fn(env) if callable(f_or_fn) else self.scalar(f_or_fn, env)
             lim, rest = lims[0], lims[1:]
             var = lim[0]
-            if var.name in self.ctx.vectors and var.name not in self.ctx.samples:
-                raise Unevaluable(f"integral over the vector {var.name}")
             depth = env.depth
+            k = self._vector_dim(var.name, env)
+            if k is not None:
+                return self._vector_integral(f_or_fn, rest, env, var.name, k, integrate)
             if len(lim) == 3:
                 lo, hi = self.scalar(lim[1], env), self.scalar(lim[2], env)
                 if not (_is_number(lo) and _is_number(hi)):
@@ -498,6 +499,53 @@ class Evaluator:
             return np.sum(lead(w, depth) * val, axis=0)
 
         return integrate(f, limits, env)
+
+    def _vector_dim(self, name: str, env: Env):
+        """The number of components of a vector variable, None for a scalar."""
+        model = self.model
+        vector = name in self.ctx.vectors and name not in self.ctx.samples
+        if model is not None and hasattr(model, "role_dim"):
+            dim = model.role_dim(name)
+            if dim is not None:
+                return dim if dim > 0 else None
+        if not vector:
+            return None
+        if name in env.bound_v or name in env.drawn_v:
+            return len(self.lookup_vector(name, env))
+        return self.integer(self.ctx.vectors[name][1], env)
+
+    def _vector_integral(self, f_or_fn, rest, env, name, k, integrate):
+        """Integral over R^k (k <= 2): the trapezoid rule on [-30, 30], or its product on [-20, 20]^2."""
+        if k > 2:
+            raise Unevaluable(f"integral over the vector {name} with {k} components (at most 2)")
+        n = LINE_POINTS_2D if k == 2 else None
+        if n is None:
+            x, w = real_line()
+            grids, weights = [x], w
+        else:
+            x = np.linspace(-20.0, 20.0, n)
+            h = x[1] - x[0]
+            w1 = np.full(n, h)
+            w1[0] = w1[-1] = h / 2
+            g1, g2 = np.meshgrid(x, x, indexing="ij")
+            grids = [g1.ravel(), g2.ravel()]
+            weights = np.outer(w1, w1).ravel()
+        if len(weights) * env.size > 4 * NODE_BUDGET:
+            raise NumericFailure("integral over a vector inside nested integrals is too large")
+        comps = [lead(g, env.depth) for g in grids]
+        inner = env.push({name: Vec(comps)}, len(weights))
+        val = np.asarray(integrate(f_or_fn, rest, inner), dtype=float)
+        if val.ndim <= env.depth:
+            if np.all(val == 0):
+                return val
+            raise NumericFailure("integrand does not decay: the integral diverges")
+        edge = np.zeros(len(weights), dtype=bool)
+        for g in grids:
+            edge |= np.abs(g) >= np.max(np.abs(g)) - 1e-9
+        scale = float(np.max(np.abs(val))) if val.size else 0.0
+        if np.any(np.abs(val[edge]) > 1e-10 * max(scale, 1.0)):
+            raise NumericFailure("integrand is not negligible at the edge of the grid: the integral may diverge")
+        return np.sum(lead(weights, env.depth) * val, axis=0)
 
     # -- opaque functions ------------------------------------------------------
     def _function(self, e, env):
@@ -575,6 +623,7 @@ def normal_grid(k: int, env: Env):
     return [lead(ti, env.depth) for ti in t], lead(w, env.depth)
 
 
+LINE_POINTS_2D = 801   # trapezoid points per coordinate (spacing 0.05 on [-20, 20]) for integrals over R^2
 LINE_NODES = 3001   # trapezoid nodes on [-30, 30] (spacing 0.02) for 1-D Gaussian expectations
 
 

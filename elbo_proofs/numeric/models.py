@@ -718,13 +718,24 @@ class ConcreteModel:
             raise Unevaluable("declared likelihood is not a density of the observed variable")
         return self._comps(binds[p.observed], self.D, p.observed), w
 
-    def is_vector_role(self, role, d):
+    def role_dim(self, role):
+        """Components of a model variable: k for a vector, 0 for a scalar, None if not a model variable."""
+        if role in (self.plan.latent, self.plan.observed):
+            vec = self.plan.latent_is_vector if role == self.plan.latent else self.plan.observed_is_vector
+            return (self.d if role == self.plan.latent else self.D) if vec else 0
+        for key, _, _, is_vec in self.plan.gaussians:
+            if role in key[1:2]:
+                return len(self.gaussians[key][0]) if is_vec else 0
+        return None
+
+    def is_vector_role(self, role, d=None):
+        """Whether the model's variable ``role`` (of density ``d``, if given) is a vector."""
         if role == self.plan.latent:
             return self.plan.latent_is_vector
         if role == self.plan.observed:
             return self.plan.observed_is_vector
         for key, _, _, is_vec in self.plan.gaussians:
-            if key == _gaussian_key(d):
+            if (d is not None and key == _gaussian_key(d)) or (d is None and role in key[1:2]):
                 return is_vec
         return False
 
