@@ -299,3 +299,9 @@ def test_bare_p_in_a_kl_is_the_p_over_the_variable_of_the_other_side():
                "with $p(z)$ the prior.")
     kl = [a for a in sub.chains[1].lines[1].expr.atoms(KL)][0]
     assert kl == KL(Density("q", (z,), (x,)), Density("p", (z,)))
+
+
+def test_a_repeat_that_branches_off_becomes_its_own_chain():
+    sub = read("$$h = a \\\\ = b \\\\ = c$$\n\n$$h = a \\\\ = d$$")
+    assert [[m.latex for m in c.lines] for c in sub.chains] == [["h", "a", "b", "c"], ["a", "d"]]
+    assert [m.line for m in sub.chains[1].lines] == [1, 3]

@@ -581,7 +581,12 @@ class _Reader:
                     pending = []
                 pos = hit
             if pending:
-                best[pos + 1:pos + 1] = pending
+                if pos == len(best) - 1:
+                    best.extend(pending)  # the slide goes one line further
+                else:
+                    # the fragment leaves the chain in its middle: a branch from the last shared line
+                    pending[0][2] = pending[0][2] or "="
+                    chains.append([[best[pos][0], best[pos][1], None]] + pending)
         return chains
 
     # -- meaning -----------------------------------------------------------------
