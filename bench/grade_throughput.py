@@ -116,7 +116,8 @@ def generate(folder: Path, count: int, seed: int = 0) -> dict:
     return planted
 
 
-def run(folder: Path, jobs: int, cache: bool, examples: int, time_limit: float, timeout: float) -> dict:
+def run(folder: Path, jobs: int, cache: bool, examples: int, time_limit: float, timeout: float,
+        planted: dict | None = None) -> dict:
     cmd = [sys.executable, "-m", "elbo_proofs", "grade", str(folder), "--format", "json", "--jobs", str(jobs),
            "--examples", str(examples), "--time-limit", str(time_limit)]
     if not cache:
@@ -140,6 +141,9 @@ def run(folder: Path, jobs: int, cache: bool, examples: int, time_limit: float, 
         "valid": sum(1 for d in data for s in d["steps"] if s["verdict"] == "valid"),
         "invalid": sum(1 for d in data for s in d["steps"] if s["verdict"] == "invalid"),
         "exit_code": proc.returncode,
+        # submissions where "has an error" agrees with "an error was planted"
+        "agree_with_planted": (sum(1 for d in data if bool(d["first_error_line"]) == bool((planted or {}).get(Path(d["path"]).name)))
+                               if planted is not None else None),
     }
 
 
@@ -167,17 +171,18 @@ def main(argv=None) -> int:
     rows = []
     for spec in args.configs.split(","):
         jobs, mode = spec.split(":")
-        row = run(folder, int(jobs), mode == "cache", args.examples, args.time_limit, args.timeout)
+        row = run(folder, int(jobs), mode == "cache", args.examples, args.time_limit, args.timeout, planted)
         rows.append(row)
         print(json.dumps(row))
     print()
-    print(f"| jobs | cache | seconds | submissions/s | steps | with error (planted {n_err}) | failed |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"| jobs | cache | seconds | submissions/s | steps | with error (planted {n_err}) | agree with planted | failed |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         secs = r.get("seconds")
         rate = f"{r.get('submissions', 0) / secs:.2f}" if secs else "-"
         print(f"| {r['jobs']} | {'on' if r['cache'] else 'off'} | {secs if secs is not None else r.get('note')} | "
-              f"{rate} | {r.get('steps', '-')} | {r.get('with_error', '-')} | {r.get('failed', '-')} |")
+              f"{rate} | {r.get('steps', '-')} | {r.get('with_error', '-')} | {r.get('agree_with_planted', '-')} | "
+              f"{r.get('failed', '-')} |")
     if args.json:
         Path(args.json).write_text(json.dumps({"count": args.count, "planted_errors": n_err, "runs": rows}, indent=2))
     if tmp:

@@ -127,3 +127,22 @@ def test_cli_json_on_the_shared_folder(capsys):
     if cs[15]["verdict"] == "unverified":
         pytest.xfail(f"the checker cannot decide cs4641 line 15 yet: {cs[15]['message']}")
     assert data["cs4641_appendix.md"]["first_error_line"] == 15
+
+
+def test_assignment_goal_on_a_real_submission(tmp_path, capsys):
+    asg = tmp_path / "elbo.yaml"
+    asg.write_text(
+        "title: ELBO decomposition\n"
+        "points: 10\n"
+        "goal_points: 4\n"
+        "goal: \"log(p(x)) = E[z ~ q(z|x)](log(p(x, z)) - log(q(z|x))) + KL(q(z|x) || p(z|x))\"\n"
+    )
+    code = grade_main([str(OWN / "elbo_decomposition_ok.md"), str(OWN / "kl_swapped.md"), "--assignment", str(asg),
+                       "--format", "json", "--examples", "15", "--time-limit", "3", "--jobs", "0"])
+    data = {Path(d["path"]).name: d for d in json.loads(capsys.readouterr().out)}
+    assert code == 1
+    ok, other = data["elbo_decomposition_ok.md"], data["kl_swapped.md"]
+    assert ok["goal"]["reached"] and ok["goal"]["line"] == 9
+    assert ok["score"] == 10
+    assert not other["goal"]["reached"]
+    assert other["score"] <= 6

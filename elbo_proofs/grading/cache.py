@@ -15,6 +15,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import sympy as sp
@@ -22,8 +23,20 @@ import sympy as sp
 from ..checking.verdict import Counterexample, Status, StepVerdict
 
 
+@lru_cache(maxsize=8192)
+def _names_of(expr) -> frozenset:
+    return frozenset(_names_uncached(expr))
+
+
 def _names(expr) -> set[str]:
     """Every name an expression mentions: symbols, density names, functions, bases."""
+    try:
+        return set(_names_of(expr))
+    except TypeError:  # unhashable
+        return _names_uncached(expr)
+
+
+def _names_uncached(expr) -> set[str]:
     out: set[str] = set()
     if expr is None:
         return out
@@ -41,7 +54,20 @@ def _names(expr) -> set[str]:
     return out
 
 
+@lru_cache(maxsize=8192)
+def _srepr(x) -> str:
+    return sp.srepr(x)
+
+
 def _s(x) -> str:
+    """srepr, memoized: students share expressions, and each line is the end of one step
+    and the start of the next.  (SymPy equality includes assumptions, so equal keys are safe.)"""
+    try:
+        return _srepr(x)
+    except TypeError:
+        pass
+    except Exception:
+        return repr(x)
     try:
         return sp.srepr(x)
     except Exception:
@@ -130,11 +156,18 @@ def step_context(lhs, rhs, context):
     return ctx
 
 
-def step_key(lhs, rhs, relation: str, context, options: tuple = ()) -> str:
-    names = _names(lhs) | _names(rhs)
+def step_key(lhs, rhs, relation: str, context, options: tuple = (), memo: dict | None = None) -> str:
+    """The cache key of a step.  ``memo`` (one dict per submission, whose context does not
+    change while it is graded) remembers the context text per set of names."""
+    names = frozenset(_names(lhs) | _names(rhs))
+    ctx_text = memo.get(names) if memo is not None else None
+    if ctx_text is None:
+        ctx_text = relevant_context(set(names), context)
+        if memo is not None:
+            memo[names] = ctx_text
     text = "\n".join([
         _s(lhs), relation or "", _s(rhs),
-        relevant_context(names, context),
+        ctx_text,
         repr(tuple(options)),
     ])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

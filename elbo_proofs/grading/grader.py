@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import sympy as sp
@@ -68,7 +69,19 @@ def _holds(v: StepVerdict) -> bool:
     return v.status in (Status.PROVED, Status.SUPPORTED)
 
 
+@lru_cache(maxsize=8192)
+def _text_cached(e) -> str:
+    return str(e)
+
+
 def _text(e) -> str:
+    """str() of a term, memoized (printing SymPy terms is slow, and students share them)."""
+    try:
+        return _text_cached(e)
+    except TypeError:
+        pass
+    except Exception:
+        return repr(e)
     try:
         return str(e)
     except Exception:
@@ -154,11 +167,11 @@ class Grader:
 
     # -- one checker call, through the cache -------------------------------------
     def check(self, lhs, rhs, relation: str, context, *, examples: int | None = None,
-              time_limit: float | None = None) -> tuple[StepVerdict, bool]:
+              time_limit: float | None = None, memo: dict | None = None) -> tuple[StepVerdict, bool]:
         o = self.options
         examples = o.examples if examples is None else examples
         time_limit = o.time_limit if time_limit is None else time_limit
-        key = step_key(lhs, rhs, relation, context, ("v1", examples, time_limit, o.numeric))
+        key = step_key(lhs, rhs, relation, context, ("v1", examples, time_limit, o.numeric), memo)
         hit = self.cache.get(key)
         if hit is not None:
             return hit, True
@@ -194,6 +207,7 @@ class _Run:
     results: list[StepResult] = field(default_factory=list)
 
     def __post_init__(self):
+        self.key_memo: dict = {}
         self.context = getattr(self.submission, "context", None)
         self.definitions = self._definitions(getattr(self.submission, "definitions", None) or {})
 
@@ -359,7 +373,7 @@ class _Run:
     # -- checking with substitution and opaque handling ------------------------------
     def check(self, lhs, rhs, relation: str, **kw) -> tuple[StepVerdict, bool, list[str]]:
         sl, sr = self.substitute(lhs), self.substitute(rhs)
-        v, cached = self.grader.check(sl, sr, relation, self.context, **kw)
+        v, cached = self.grader.check(sl, sr, relation, self.context, memo=self.key_memo, **kw)
         opaque = []
         if v.status is Status.REFUTED:
             opaque = self._opaque(sl, sr, relation)
