@@ -305,3 +305,9 @@ def test_a_repeat_that_branches_off_becomes_its_own_chain():
     sub = read("$$h = a \\\\ = b \\\\ = c$$\n\n$$h = a \\\\ = d$$")
     assert [[m.latex for m in c.lines] for c in sub.chains] == [["h", "a", "b", "c"], ["a", "d"]]
     assert [m.line for m in sub.chains[1].lines] == [1, 3]
+
+
+def test_prose_words_and_intertext_are_remarks():
+    sub = read("$$\\begin{align} a &= b \\\\ \\intertext{and hence} &= c \\\\ "
+               "\\text{so } d &\\leq e \\end{align}$$")
+    assert [[m.latex for m in c.lines] for c in sub.chains] == [["a", "b", "c"], ["d", "e"]]

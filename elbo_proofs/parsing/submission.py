@@ -246,6 +246,7 @@ def split_rows(seg: Segment, line_of) -> list[tuple[int, str]]:
     """Rows of a display (or the one row of inline math): (line, text) pairs."""
     content = seg.content
     content = _ENV_WRAP.sub(lambda m: " " * len(m.group(0)), content)
+    content = re.sub(r"\\(?:short)?intertext\s*\{(?:[^{}]|\{[^{}]*\})*\}", lambda m: " " * len(m.group(0)), content)
     content = re.sub(r"\\(?:tag|label)\*?\s*\{[^{}]*\}|\\(?:nonumber|notag)(?![A-Za-z])",
                      lambda m: " " * len(m.group(0)), content)
     # % comments (not \%) run to the end of the line
@@ -301,7 +302,13 @@ def strip_comment(row: str) -> tuple[str, str]:
                 word = m.group(2).strip()
                 prose = m.group(1) not in ("mathrm", "operatorname")
                 if depth == 0 and prose and not re.fullmatch(r"Var|var|Variance|KL|E|diag|d|Cov", word) and \
-                        not (i == lead and re.fullmatch(r"[A-Za-z]{2,}", word)):
+                        not (i == lead and _names_a_quantity(word, row[i + m.end():])):
+                    if i == lead:
+                        # "\\text{so } d \\leq e": words before the math are dropped, the math stays
+                        row = row[:i] + " " * m.end() + row[i + m.end():]
+                        lead = len(row) - len(row.lstrip())
+                        i += m.end()
+                        continue
                     return row[:i], row[i:]
                 i += m.end()
                 continue
@@ -315,6 +322,17 @@ def strip_comment(row: str) -> tuple[str, str]:
             depth -= 1
         i += 1
     return row, ""
+
+
+_PROSE_WORDS = {"so", "thus", "hence", "then", "and", "or", "where", "since", "by", "therefore", "with", "for",
+                "because", "as", "if", "when", "we", "note", "now", "finally", "also", "which", "is", "are"}
+
+
+def _names_a_quantity(word: str, rest: str) -> bool:
+    """\\text{ELBO} = ... names a quantity; \\text{so} \\log p(x) ... is prose."""
+    if not re.fullmatch(r"[A-Za-z]{2,}", word) or word.lower() in _PROSE_WORDS:
+        return False
+    return bool(re.match(r"\s*(?:$|[=(<>&_]|\\(?:leq?|geq?|approx|left|coloneqq|triangleq)(?![A-Za-z]))", rest))
 
 
 _TRAILING = re.compile(r"(?:\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|~|[.,;:]|\\\.)+$")
