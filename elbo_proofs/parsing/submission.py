@@ -642,11 +642,6 @@ class _Reader:
             return chains, definitions
         self._infer_assumptions(env, chains, notes)
         _prune_vectors(env, chains, notes)
-        for name in [n for n, (_, var, dist) in ctx.samples.items()
-                     if isinstance(ctx.families.get(dist, dist), sp.Product)]:
-            # the checker draws samples of scalar variables only; a vector z_l would be misread
-            del ctx.samples[name]
-            notes.append(f"samples of the vector {name} are not declared: estimates over them are not checked")
         sample_idx = {v[0] for v in ctx.samples.values()}
         for ch in chains:
             head = ch.lines[0]
