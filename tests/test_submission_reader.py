@@ -310,3 +310,8 @@ def test_prose_words_and_intertext_are_remarks():
     sub = read("$$\\begin{align} a &= b \\\\ \\intertext{and hence} &= c \\\\ "
                "\\text{so } d &\\leq e \\end{align}$$")
     assert [[m.latex for m in c.lines] for c in sub.chains] == [["a", "b", "c"], ["d", "e"]]
+
+
+def test_html_comments_in_markdown_are_not_math():
+    sub = read("<!-- draft:\n$$a = c$$\n-->\n$$a = b$$\n")
+    assert [[(m.line, m.latex) for m in c.lines] for c in sub.chains] == [[(4, "a"), (4, "b")]]

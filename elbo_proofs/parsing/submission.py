@@ -110,8 +110,10 @@ def _without_comments(text: str, path: str) -> str:
     """LaTeX % comments (to the end of the line) blanked out in .tex files; lines starting
     with % elsewhere.  Blanked, not removed, so that line and column numbers stay."""
     blank = lambda m: " " * len(m.group(0))  # noqa: E731
+    keep_lines = lambda m: re.sub(r"[^\n]", " ", m.group(0))  # noqa: E731
     if str(path).lower().endswith((".tex", ".latex", ".ltx")):
         return re.sub(r"(?<!\\)%[^\n]*", blank, text)
+    text = re.sub(r"<!--.*?-->", keep_lines, text, flags=re.S)  # HTML comments in Markdown
     return re.sub(r"(?m)^[ \t]*%[^\n]*", blank, text)
 
 
