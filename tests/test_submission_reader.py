@@ -315,3 +315,16 @@ def test_prose_words_and_intertext_are_remarks():
 def test_html_comments_in_markdown_are_not_math():
     sub = read("<!-- draft:\n$$a = c$$\n-->\n$$a = b$$\n")
     assert [[(m.line, m.latex) for m in c.lines] for c in sub.chains] == [[(4, "a"), (4, "b")]]
+
+
+@pytest.mark.parametrize("decl", [
+    "$z^{(l)} \\sim q(z|x)$", "$z_1, \\dots, z_L \\sim q(z|x)$", "$z^{(1)}, \\ldots, z^{(L)}$ are samples from $q(z|x)$",
+])
+def test_sample_declaration_forms(decl):
+    sub = read(f"Let {decl}.\n\n$$\\mathbb{{E}}_{{q(z|x)}}[\\log p(x|z)] \\approx "
+               "\\frac{1}{L}\\sum_{l=1}^L \\log p(x|z^{(l)})$$")
+    ctx = sub.context
+    idx, var, dist = ctx.samples["z"]
+    assert idx.name == "l" and var == z and dist == Density("q", (z,), (x,))
+    assert ctx.indices["l"][2] == ctx.symbols["L"]
+    assert rels(sub.chains[0]) == [None, "~="]

@@ -20,7 +20,7 @@ from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..errors import InputError
-from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance, density_vars, is_density
+from ..terms import KL, Context, Density, Entropy, Expectation, Normal, Variance, density_vars, is_density
 from .expr_parser import MAX_EXPONENT, bind_distribution, check_bounds, safe_pow
 from .names import PARAMETER_SUBSCRIPTS, NameResolver, PointlessNormal
 

@@ -178,8 +178,6 @@ def find_segments(text: str) -> list[Segment]:
             continue
         before = text[prose_start:m.start()]
         out.append(Segment(kind, c_start, text[c_start:c_end], before=_last_sentence(before)))
-        if len(out) > 1:
-            pass
         pos = end
         prose_start = end
     # prose after each segment (up to the next one)
@@ -393,7 +391,7 @@ def split_relations(row: str) -> list[tuple[str | None, str]] | str:
 
 
 def _relation_of(m) -> str:
-    if m.group(2) if m.re.groups >= 2 else None:
+    if m.group(2):
         return RELATION_COMMANDS[m.group(2)]
     tok = m.group(0)
     if tok.startswith("\\"):
@@ -551,7 +549,7 @@ class _Reader:
         nxt = segments[si + 1]
         between = self.text[seg.start + len(seg.content): nxt.start]
         between = between.strip("$ \n")
-        if nxt.kind != "inline" or not _SAMPLES_AFTER.match(" " + between + " ".rstrip()):
+        if nxt.kind != "inline" or not _SAMPLES_AFTER.match(" " + between):
             if not re.search(r"samples?\s+(?:drawn\s+)?(?:from|of)\s*\$?\s*$", between):
                 return None
         items = [s.strip() for s in _split_top(seg.content, ",")]
@@ -734,6 +732,14 @@ class _Reader:
             if d.kind == "eq" and re.search(r"\\mathbb\s*\{\s*P\s*\}|\\Pr\b", d.rhs):
                 self._declare_probability(env, d, notes)
                 return
+            if d.kind == "sim":
+                items = [t.strip() for t in _split_top(d.lhs, ",")]
+                items = [t for t in items if t and not re.fullmatch(r"\\[lc]?dots|\.\.\.|…", t)]
+                if items and _BARE_NAME.match(items[0]) and (len(items) > 1 or re.search(r"\^\s*\{\s*\(", items[0])):
+                    # z^{(l)} \sim q(z|x), z_1, \dots, z_L \sim q(z|x): samples
+                    self._declare_samples(env, _Decl("samples", d.line, items[0], d.rhs, d.inline,
+                                                     extra=(items[-1],)), notes)
+                    return
             lhs, err = self._parse(d.lhs, env, allow_distribution=True)
             rhs, err2 = self._parse(d.rhs, env, allow_distribution=True)
             if lhs is None or rhs is None:
@@ -788,16 +794,17 @@ class _Reader:
         if base is None:
             notes.append(f"line {d.line}: samples not understood")
             return
-        last = d.extra[0] if d.extra else ""
+        last = d.extra[0] if d.extra else d.lhs
         m = re.search(r"\(\s*(?:[^,()]*,\s*)?([A-Za-z])\s*\)", last) or re.search(r"_\s*\{?\s*([A-Za-z])\s*\}?", last)
-        count_name = m.group(1) if m else "L"
-        count, _ = self._parse(count_name, env)
-        if not isinstance(count, sp.Symbol):
-            count = ctx.declare("L", "positive integer")
-        idx_name = count_name.lower() if count_name.lower() != count_name else "l"
+        letter = m.group(1) if m else "L"
+        # z^{(i,L)} names the count L (index l); z^{(l)} names the index l (count L)
+        idx_name, count_name = (letter, letter.upper()) if letter.islower() else (letter.lower(), letter)
         if idx_name in ctx.indices:
-            idx = ctx.indices[idx_name][0]
+            idx, _, count = ctx.indices[idx_name]
         else:
+            count, _ = self._parse(count_name, env)
+            if not isinstance(count, sp.Symbol):
+                count = ctx.declare("L", "positive integer")
             idx = ctx.index(idx_name, sp.Integer(1), count)
         env.sample_indices.add(idx_name)
         dist, err = self._parse(d.rhs, env, allow_distribution=True)
