@@ -328,3 +328,9 @@ def test_sample_declaration_forms(decl):
     assert idx.name == "l" and var == z and dist == Density("q", (z,), (x,))
     assert ctx.indices["l"][2] == ctx.symbols["L"]
     assert rels(sub.chains[0]) == [None, "~="]
+
+
+def test_a_word_in_math_position_is_a_name():
+    sub = read("so $\\log p(x) \\geq \\text{ELBO}$.\n\n$$a = b \\text{ where } b = 1$$")
+    assert [[m.latex for m in c.lines] for c in sub.chains] == [["\\log p(x)", "\\text{ELBO}"], ["a", "b"]]
+    assert sub.chains[0].lines[1].expr == sub.context.symbols["ELBO"]

@@ -301,8 +301,9 @@ def strip_comment(row: str) -> tuple[str, str]:
             if m:
                 word = m.group(2).strip()
                 prose = m.group(1) not in ("mathrm", "operatorname")
+                math_position = i == lead or re.search(r"(?:[=+\-(&<>]|\\(?:leq?|geq?|approx))$", row[:i].rstrip())
                 if depth == 0 and prose and not re.fullmatch(r"Var|var|Variance|KL|E|diag|d|Cov", word) and \
-                        not (i == lead and _names_a_quantity(word, row[i + m.end():])):
+                        not (math_position and _names_a_quantity(word, row[i + m.end():])):
                     if i == lead:
                         # "\\text{so } d \\leq e": words before the math are dropped, the math stays
                         row = row[:i] + " " * m.end() + row[i + m.end():]
@@ -332,7 +333,8 @@ def _names_a_quantity(word: str, rest: str) -> bool:
     """\\text{ELBO} = ... names a quantity; \\text{so} \\log p(x) ... is prose."""
     if not re.fullmatch(r"[A-Za-z]{2,}", word) or word.lower() in _PROSE_WORDS:
         return False
-    return bool(re.match(r"\s*(?:$|[=(<>&_]|\\(?:leq?|geq?|approx|left|coloneqq|triangleq)(?![A-Za-z]))", rest))
+    return bool(re.match(r"\s*(?:$|[=(<>&_+\-.,]|\\(?:leq?|geq?|approx|left|coloneqq|triangleq|quad)(?![A-Za-z]))",
+                         rest))
 
 
 _TRAILING = re.compile(r"(?:\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|~|[.,;:]|\\\.)+$")
