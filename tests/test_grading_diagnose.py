@@ -1,7 +1,6 @@
 """Nearest-correct-form hints for wrong steps."""
 from __future__ import annotations
 
-import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -84,7 +83,8 @@ def test_any_single_sign_flip_is_named(term, k, rest):
     hint = sign_flip(right, wrong)
     assert hint is not None and hint.startswith("the sign of")
     (t,) = terms(term)
-    assert str(t) in hint or str(sp.expand(t)) in hint
+    named = str(t.function) if hasattr(t, "function") else str(t)
+    assert named in hint
 
 
 def test_wrong_derivative_result_names_the_coefficient():

@@ -205,6 +205,7 @@ class StepCache:
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=OFF")   # a cache: losing it on a crash costs only time
             except sqlite3.DatabaseError:
                 pass
             conn.execute("CREATE TABLE IF NOT EXISTS steps (key TEXT PRIMARY KEY, verdict TEXT NOT NULL, created REAL)")

@@ -82,6 +82,9 @@ def _difference(expected, wrong) -> dict:
 
 
 def _show(t) -> str:
+    """A term as the hint names it: a term inside an expectation is named by its integrand."""
+    if isinstance(t, Expectation):
+        return f"{t.function} inside E[{t.var} ~ {t.dist}]"
     return str(t)
 
 
