@@ -700,8 +700,19 @@ def _describe(exc: UnexpectedInput, text: str) -> str:
     if isinstance(pos, int) and 0 <= pos < len(text):
         near = text[max(0, pos - 15): pos + 15]
     if isinstance(exc, UnexpectedEOF) or (getattr(exc, "token", None) is not None and exc.token.type == "$END"):
+        if "DIFF" in (getattr(exc, "expected", None) or ()):
+            return "expression ends early: an integral needs its differential (dz)"
         return "expression ends early (unclosed bracket or missing argument?)"
     if isinstance(exc, UnexpectedCharacters):
         return _one_line(f"unexpected {text[exc.pos_in_stream]!r} at column {col} near '{near}'")
     token = getattr(exc, "token", None)
-    return _one_line(f"unexpected {str(token)!r} at column {col} near '{near}'")
+    hint = ""
+    expected = {_EXPECTED.get(t, None) for t in (getattr(exc, "expected", None) or ())}
+    if expected and None not in expected and len(expected) <= 4:
+        hint = " (expected " + " or ".join(sorted(expected)) + ")"
+    return _one_line(f"unexpected {str(token)!r} at column {col} near '{near}'{hint}")
+
+
+_EXPECTED = {"LSQB": "'['", "LPAR": "'('", "RPAR": "')'", "RSQB": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
+             "DIFF": "a differential such as dz", "KLSEP": "'||'", "SIM": "'\\sim'", "SEP": "','",
+             "CIRCUMFLEX": "'^'", "EQUAL": "'='", "NUMBER": "a number", "NAME": "a symbol", "$END": "the end"}
