@@ -281,3 +281,9 @@ def test_words_unicode_and_script_order():
     assert {type(f).__name__ for f in e.atoms(sp.Function)} == {"mu_phi", "sigma_phi"}
     assert P(r"\mathcal{N}(\mathbf{z}; \mathbf{0}, \mathbf{I})") == Normal(z, 0, 1)
     assert P(r"\mathcal{N}(z; \mu, \sigma^2 I)") == Normal(z, mu, sigma ** 2)
+
+
+def test_numbered_labels_stay_apart():
+    env = LatexEnv()
+    a, b = P(r"z^{(1)}", env), P(r"z^{(2)}", env)
+    assert a != b and P(r"x^{(i)}", env) == P(r"x^{(j)}", env) == P("x", env)

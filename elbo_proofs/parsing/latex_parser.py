@@ -204,8 +204,8 @@ class LatexTermBuilder(Transformer_NonRecursive):
         if s.label:
             if len(s.label) >= 2:
                 sample = s.label[-1]
-            elif s.label[0] in self.env.sample_indices:
-                sample = s.label[0]
+            elif s.label[0] in self.env.sample_indices or s.label[0].isdigit():
+                sample = s.label[0]  # z^{(l)}, and z^{(1)} kept apart from z^{(2)}
         term = None
         if s.subs and s.name not in self.ctx.functions:
             # sigma_j with j an index is a component, even if a plain sigma_j was met before j
