@@ -142,6 +142,26 @@ def test_reparameterization_gradient():
     assert_agrees(check(REPARAM_CTX, "d/dmu(E[q](log(1 + exp(a*z))))", "=", "E[eps](a/(1+exp(-a*z)))"))
 
 
+def test_kl_of_a_product_is_the_sum_of_kls():
+    prod = """
+title: mean field
+symbols: {D: positive integer}
+vectors: {z: D}
+indices: {i: 1..D}
+"""
+    lhs = "E[z ~ prod(i=1..D, q_i(z_i))](sum(i, log(q_i(z_i)) - log(p_i(z_i))))"
+    assert_agrees(check(prod, lhs, "=", "sum(i, KL(q_i(z_i) || p_i(z_i)))"))
+    assert_refuted(check(prod, lhs, "=", "sum(i, KL(p_i(z_i) || q_i(z_i)))"))
+    # each index value has its own pair of Gaussians
+    assert_refuted(check(prod, "KL(q_1(z_1) || p_1(z_1))", "=", "KL(q_2(z_2) || p_2(z_2))"))
+
+
+def test_kl_of_components_of_a_diagonal_gaussian():
+    terms = "sum(j, KL(N(z_j; mu_j, sigma_j^2) || N(z_j; 0, 1)))"
+    assert_agrees(check(VECTOR_CTX, "KL(q || p)", "=", terms))
+    assert_refuted(check(VECTOR_CTX, terms, "=", "sum(j, (mu_j^2 + sigma_j^2 - log(sigma_j) - 1)/2)"))
+
+
 # -- wrong steps ---------------------------------------------------------------------
 
 def test_sign_flip_is_refuted_with_both_sides():

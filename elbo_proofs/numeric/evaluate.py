@@ -331,20 +331,17 @@ class Evaluator:
         """Quadrature for a density term: ({variable name: nodes}, weights), nodes on a new leading axis."""
         depth = env.depth
         if isinstance(dist, Normal):
-            name = _name(dist.x)
-            if not isinstance(dist.x, sp.Symbol):
-                raise Unevaluable(f"E over {dist}: its variable is not a symbol")
             m, v = self.scalar(dist.mean, env), self.scalar(dist.var, env)
             nodes, w = gaussian_nodes([m], [v], env)
-            return {name: nodes[0]}, w
+            return {_name(dist.x): self.at_variable(dist.x, nodes[0], env)}, w
         if isinstance(dist, Bernoulli):
-            if not isinstance(dist.args[0], sp.Symbol):
-                raise Unevaluable(f"E over {dist}: its variable is not a symbol")
             m = self.scalar(dist.args[1], env)
             x = lead(np.array([0.0, 1.0]), depth)
             w = np.where(x > 0.5, m, 1 - m)
-            return {dist.args[0].name: x}, w
+            return {_name(dist.args[0]): self.at_variable(dist.args[0], x, env)}, w
         if isinstance(dist, sp.Product) and is_density(dist):
+            if isinstance(dist.function, Density) and self.family(dist.function) is None:
+                return self._abstract_product_measure(dist, env)
             return self._product_measure(dist, env)
         if isinstance(dist, Density):
             fam = self.family(dist)
@@ -371,6 +368,43 @@ class Evaluator:
                 return self.gaussian_params(fam, env)
             return self.model.gaussian_params(self, dist, env)
         return None
+
+    def at_variable(self, var, nodes, env: Env):
+        """The value to bind for a density's variable: the nodes, or for a component z_j
+        (a density of one coordinate) the vector z with that component replaced by the nodes."""
+        if isinstance(var, sp.Symbol):
+            return nodes
+        if isinstance(var, sp.Indexed) and len(var.indices) == 1:
+            name = var.base.label.name
+            i = self.integer(var.indices[0], env)
+            try:
+                vec = self.lookup_vector(name, env)
+            except Unevaluable:
+                vec = Vec([])
+            if len(vec) < i:
+                vec = Vec(list(vec.comps) + [np.nan] * (i - len(vec)))
+            return vec.replace(i, nodes)
+        raise Unevaluable(f"expectation over {var}: its variable is not a symbol")
+
+    def _abstract_product_measure(self, dist, env):
+        """prod_i q_i(z_i) of abstract one-coordinate densities: independent coordinates."""
+        f = dist.function
+        (j, lo, hi), = dist.limits
+        if len(f.vars) != 1 or not isinstance(f.vars[0], sp.Indexed) or f.vars[0].indices != (j,):
+            raise Unevaluable(f"cannot take an expectation under {dist}")
+        name = f.vars[0].base.label.name
+        a, b = self.integer(lo, env), self.integer(hi, env)
+        if a != 1:
+            raise Unevaluable(f"{dist}: vector densities must run from 1")
+        means, variances = [], []
+        for k in range(a, b + 1):
+            gp = self.gaussian_params(f, env.bind({j.name: float(k)}))
+            if gp is None or len(gp[0]) != 1:
+                raise Unevaluable(f"cannot take an expectation under {dist}")
+            means.append(gp[0][0])
+            variances.append(gp[1][0])
+        nodes, w = gaussian_nodes(means, variances, env)
+        return {name: Vec(nodes)}, w
 
     def _product_measure(self, dist, env):
         f = dist.function

@@ -128,18 +128,12 @@ class _Free:
         if isinstance(e, (Expectation, Variance)):
             f, var, dist = e.args
             names = {v.name for v in var} if isinstance(var, sp.Tuple) else {role_of(var)}
-            names |= {role_of(v) for v in density_vars(dist)} if not isinstance(dist, sp.Product) else set()
-            if isinstance(dist, sp.Product):
-                names |= {dist.function.args[0].base.label.name} if isinstance(dist.function.args[0], sp.Indexed) else set()
+            names |= {role_of(v) for v in density_vars(dist)}
             self.walk(f, bound | names)
             self.walk(dist, bound | names)
             return
         if isinstance(e, (KL, Entropy)):
-            names = set()
-            for v in density_vars(e.args[0]):
-                names.add(role_of(v))
-            if isinstance(e.args[0], sp.Product) and isinstance(e.args[0].function.args[0], sp.Indexed):
-                names.add(e.args[0].function.args[0].base.label.name)
+            names = {role_of(v) for v in density_vars(e.args[0])}
             for a in e.args:
                 self.walk(a, bound | names)
             return
@@ -185,6 +179,7 @@ class Plan:
     functions: list = field(default_factory=list)
     decoder_functions: set = field(default_factory=set)
     sample_names: set = field(default_factory=set)
+    indexed_keys: dict = field(default_factory=dict)  # Gaussian key -> index symbol (q_i)
 
 
 def _declared_dim(name: str, ctx: Context):
@@ -220,11 +215,30 @@ def _role_dim(name: str, free: _Free, ctx: Context):
     return sp.Integer(1), False
 
 
-def _gaussian_key(d: Density):
-    vars_ = tuple(role_of(v) for v in d.vars)
+def _arg_role(a, ctx: Context) -> str:
+    """Role of a density argument in a Gaussian's key: z, or z[] for one component z_j of z
+    (a sample z_l is the variable z itself)."""
+    if isinstance(a, sp.Indexed) and a.base.label.name not in ctx.samples:
+        return a.base.label.name + "[]"
+    return role_of(a)
+
+
+def _gaussian_key(d: Density, ctx: Context):
+    vars_ = tuple(_arg_role(v, ctx) for v in d.vars)
     if d.name.lower() == "q":
         return ("q",) + vars_
-    return (d.name,) + vars_ + ("|",) + tuple(role_of(v) for v in d.given)
+    return (d.name,) + vars_ + ("|",) + tuple(_arg_role(v, ctx) for v in d.given)
+
+
+def _index_of_name(name: str, ctx: Context):
+    """The index symbol a density name is subscripted with (q_i: i), or None."""
+    if "_" not in name:
+        return None
+    sub = name.rsplit("_", 1)[1]
+    return sub if sub in ctx.indices else None
+
+
+PER_INDEX = 4   # q_i, p_i: one Gaussian for each index value 1..4 (repeating beyond)
 
 
 def _is_latent_name(n: str) -> bool:
@@ -372,14 +386,22 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
             plan.kind = LINEAR_GAUSSIAN
     keys = {}
     for d in others:
-        key = _gaussian_key(d)
+        key = _gaussian_key(d, ctx)
         if key in keys:
             continue
         role = role_of(d.vars[0]) if len(d.vars) == 1 else None
         if role is None:
             raise Unevaluable(f"abstract density {d} over several variables")
-        dim, is_vec = _role_dim(role, free, ctx)
-        keys[key] = (key, str(d) if key[0] != "q" else f"q({role})", dim, is_vec)
+        if key[1].endswith("[]"):
+            dim, is_vec = sp.Integer(1), False
+        else:
+            dim, is_vec = _role_dim(role, free, ctx)
+        label = str(d) if key[0] != "q" else f"q({role})"
+        index = _index_of_name(d.name, ctx)
+        if index is not None:
+            plan.indexed_keys[key] = index
+            label = f"{d} with {index}="
+        keys[key] = (key, label, dim, is_vec)
     plan.gaussians = list(keys.values())
     plan.functions = sorted(free.functions)
 
@@ -476,7 +498,15 @@ class ConcreteModel:
         for key, arr in self.params.items():
             for i, v in enumerate(arr, start=1):
                 out[labels.get(key, key) + (f" {i}" if len(arr) > 1 else "")] = float(v)
-        for (key, label, _, _), (m, v) in zip(self.plan.gaussians, (self.gaussians[g[0]] for g in self.plan.gaussians)):
+        for key, label, _, _ in self.plan.gaussians:
+            m, v = self.gaussians[key]
+            if key in self.plan.indexed_keys:
+                for r in range(m.shape[0]):
+                    for i in range(m.shape[1]):
+                        suffix = f" {i + 1}" if m.shape[1] > 1 else ""
+                        out[f"{label}{r + 1} mean{suffix}"] = float(m[r, i])
+                        out[f"{label}{r + 1} variance{suffix}"] = float(v[r, i])
+                continue
             for i in range(len(m)):
                 suffix = f" {i + 1}" if len(m) > 1 else ""
                 out[f"{label} mean{suffix}"] = float(m[i])
@@ -604,10 +634,7 @@ class ConcreteModel:
         vs = tuple(role_of(v) for v in d.vars)
         gs = tuple(role_of(v) for v in d.given)
         if d.name.lower() != "p":
-            key = _gaussian_key(d)
-            if key not in self.gaussians:
-                raise Unevaluable(f"no model for {d}")
-            m, v = self.gaussians[key]
+            m, v = self._gaussian(ev, d, env)
             zs = self._comps(ev.var_value(d.vars[0], env), len(m), str(d.vars[0]))
             total = 0.0
             for zi, mi, vi in zip(zs, m, v):
@@ -643,14 +670,23 @@ class ConcreteModel:
                     - self._log_evidence(ev, env, xs()))
         raise Unevaluable(f"{d} does not fit the model p({x}, {z})")
 
+    def _gaussian(self, ev, d: Density, env: Env):
+        """(means, variances) of an abstract q or other-named density; q_i picks the row of i."""
+        key = _gaussian_key(d, self.plan.context)
+        if key not in self.gaussians:
+            raise Unevaluable(f"no model for {d}")
+        m, v = self.gaussians[key]
+        index = self.plan.indexed_keys.get(key)
+        if index is not None:
+            i = ev.integer(sp.Symbol(index, integer=True), env)
+            m, v = m[(i - 1) % PER_INDEX], v[(i - 1) % PER_INDEX]
+        return m, v
+
     def gaussian_params(self, ev, d: Density, env: Env):
         """(means, variances) when ``d`` is Gaussian in this model, else None."""
         p = self.plan
         if d.name.lower() != "p":
-            key = _gaussian_key(d)
-            if key not in self.gaussians:
-                raise Unevaluable(f"no model for {d}")
-            m, v = self.gaussians[key]
+            m, v = self._gaussian(ev, d, env)
             return list(m), list(v)
         vs = tuple(role_of(v) for v in d.vars)
         gs = tuple(role_of(v) for v in d.given)
@@ -669,6 +705,8 @@ class ConcreteModel:
             m, v = gp
             nodes, w = gaussian_nodes(m, v, env)
             role = role_of(d.vars[0])
+            if _arg_role(d.vars[0], self.plan.context).endswith("[]"):
+                return {role: ev.at_variable(d.vars[0], nodes[0], env)}, w
             is_vec = self.is_vector_role(role, d)
             return {role: self._pack(nodes, is_vec)}, w
         z, x = p.latent, p.observed
@@ -725,7 +763,7 @@ class ConcreteModel:
             return (self.d if role == self.plan.latent else self.D) if vec else 0
         for key, _, _, is_vec in self.plan.gaussians:
             if role in key[1:2]:
-                return len(self.gaussians[key][0]) if is_vec else 0
+                return self.gaussians[key][0].shape[-1] if is_vec else 0
         return None
 
     def is_vector_role(self, role, d=None):
@@ -735,7 +773,7 @@ class ConcreteModel:
         if role == self.plan.observed:
             return self.plan.observed_is_vector
         for key, _, _, is_vec in self.plan.gaussians:
-            if (d is not None and key == _gaussian_key(d)) or (d is None and role in key[1:2]):
+            if (d is not None and key == _gaussian_key(d, self.plan.context)) or (d is None and role in key[1:2]):
                 return is_vec
         return False
 
@@ -800,7 +838,11 @@ def model_strategy(plan: Plan):
                 model.params["c"] = _floats(draw, _REAL, model.D)
         for key, _, dim, _ in plan.gaussians:
             n = _dim_value(dim, scalars)
-            model.gaussians[key] = (_floats(draw, _REAL, n), _floats(draw, _VAR, n))
+            if key in plan.indexed_keys:
+                model.gaussians[key] = (_floats(draw, _REAL, PER_INDEX * n).reshape(PER_INDEX, n),
+                                        _floats(draw, _VAR, PER_INDEX * n).reshape(PER_INDEX, n))
+            else:
+                model.gaussians[key] = (_floats(draw, _REAL, n), _floats(draw, _VAR, n))
         for name in plan.functions:
             if name in plan.decoder_functions and plan.kind == BERNOULLI:
                 continue
