@@ -90,3 +90,14 @@ def test_any_single_sign_flip_is_named(term, k, rest):
 def test_wrong_derivative_result_names_the_coefficient():
     deriv, wrong = terms("d/dsigma((mu^2 + sigma^2 - log(sigma^2) - 1)/2)", "sigma - 2/sigma")
     assert term_difference(deriv, wrong) == "the coefficient of 1/sigma should be -1, not -2"
+
+
+def test_canonical_difference_uses_the_checkers_rewriting():
+    from elbo_proofs.grading.diagnose import canonical_difference
+
+    right, wrong = terms("mu^2 + 2*mu*sigma*m + sigma^2", "mu^2 + 2*mu*sigma + sigma^2")
+    (m,) = terms("m")
+    canon = lambda e: e.subs(m, 0)  # noqa: E731 -- stands in for "E[eps] = 0"
+    assert canonical_difference(right, wrong, canon) == "the term 2*mu*sigma does not belong here"
+    assert canonical_difference(right, wrong, None) is None
+    assert diagnose(right, wrong, "=", canon=canon) == "the term 2*mu*sigma does not belong here"

@@ -172,13 +172,29 @@ def reversed_inequality(lhs, relation: str, rhs, holds: Holds | None) -> str | N
     return None
 
 
-def diagnose(expected, wrong, relation: str, holds: Holds | None = None) -> str:
-    """The first hint that applies, or "" when none does."""
+def canonical_difference(expected, wrong, canon: Callable | None) -> str | None:
+    """sign_flip / term_difference after the checker's canonical rewriting (moments evaluated,
+    KL unfolded): finds "the term 2*mu*sigma does not belong here" where E[eps] was taken as 1."""
+    if canon is None:
+        return None
+    try:
+        a, b = canon(expected), canon(wrong)
+    except Exception:
+        return None
+    return sign_flip(a, b) or term_difference(a, b)
+
+
+def diagnose(expected, wrong, relation: str, holds: Holds | None = None, canon: Callable | None = None) -> str:
+    """The first hint that applies, or "" when none does.
+
+    ``canon`` (optional) rewrites a term to the checker's canonical form.
+    """
     if expected is None or wrong is None:
         return ""
     tries = []
     if relation == "=":
-        tries += [lambda: sign_flip(expected, wrong), lambda: term_difference(expected, wrong)]
+        tries += [lambda: sign_flip(expected, wrong), lambda: term_difference(expected, wrong),
+                  lambda: canonical_difference(expected, wrong, canon)]
     tries += [
         lambda: swapped_kl(expected, wrong, relation, holds),
         lambda: swapped_condition(expected, wrong, relation, holds),

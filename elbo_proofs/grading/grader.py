@@ -379,6 +379,14 @@ class _Run:
             opaque = self._opaque(sl, sr, relation)
         return v, cached, opaque
 
+    def canon(self, e):
+        """The checker's canonical form of a term (for hints), within a small time budget."""
+        from ..checking.canonical import Canonicalizer
+        from ..checking.timeout import time_limit
+
+        with time_limit(min(self.grader.options.time_limit, 2.0)):
+            return Canonicalizer(step_context(e, None, self.context))(e)
+
     def holds(self, lhs, relation, rhs) -> bool:
         """For hints: does the repaired step hold?  Small budget."""
         o = self.grader.options
@@ -424,7 +432,7 @@ class _Run:
         hint = ""
         if self.grader.options.hints:
             try:
-                hint = diagnose(self.substitute(lhs), self.substitute(rhs), relation, self.holds)
+                hint = diagnose(self.substitute(lhs), self.substitute(rhs), relation, self.holds, self.canon)
             except Exception:
                 hint = ""
         text = message
