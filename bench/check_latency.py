@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 EXE = [sys.executable, "-m", "elbo_proofs"]
 
 
-def cold_run(*paths) -> tuple[float, dict]:
+def cold_run(*paths, extra=()) -> tuple[float, dict]:
     """A fresh interpreter each time: imports, parsing, checking, report."""
     start = time.perf_counter()
-    proc = subprocess.run([*EXE, "check", *paths, "--format", "json"], cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run([*EXE, "check", *paths, "--format", "json", *extra], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONDONTWRITEBYTECODE": "0"})
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
@@ -46,6 +46,10 @@ def main() -> None:
           f"(min {min(one):.2f}, max {max(one):.2f}) over {args.repeat} runs")
     print(f"cold check derivations/ ({n_files} files, {len(payload['derivations'])} chains, {len(steps)} steps): "
           f"median {statistics.median(all_times):.2f} s (min {min(all_times):.2f}, max {max(all_times):.2f})")
+    sym_one = [cold_run("derivations/kl_gaussian.yaml", extra=["--no-numeric"])[0] for _ in range(args.repeat)]
+    sym_all = [cold_run("derivations", extra=["--no-numeric"])[0] for _ in range(args.repeat)]
+    print(f"symbolic only (--no-numeric): kl_gaussian.yaml median {statistics.median(sym_one):.2f} s, "
+          f"derivations/ median {statistics.median(sym_all):.2f} s")
     print(f"time per step (symbolic + numeric, 50 examples): median {statistics.median(steps) * 1000:.0f} ms, "
           f"max {max(steps) * 1000:.0f} ms")
 
