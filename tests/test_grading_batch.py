@@ -31,6 +31,9 @@ def faulty(path, config, cache):
         time.sleep(60)
     if name.startswith("raise"):
         raise ValueError("bad luck")
+    if name.startswith("greedy"):
+        hog = bytearray(2 * 1024**3)  # more than the worker may have
+        return SubmissionResult(path=path, score=len(hog)).to_dict()
     return SubmissionResult(path=path, score=10.0).to_dict()
 
 
@@ -59,6 +62,18 @@ def test_crash_and_timeout_are_isolated(tmp_path, jobs):
     assert by["hang.md"].status == "failed" and "timed out" in by["hang.md"].reason
     assert by["raise.md"].status == "failed" and "ValueError" in by["raise.md"].reason
     assert sorted(seen) == list(range(len(paths)))
+
+
+def test_memory_limit_turns_a_runaway_into_a_reported_failure(tmp_path):
+    vm = [ln for ln in open("/proc/self/status") if ln.startswith("VmSize")]
+    if not vm:
+        pytest.skip("no /proc/self/status")
+    current_mb = int(vm[0].split()[1]) // 1024
+    paths = _files(tmp_path, ["greedy.md", "a.md"])
+    config = BatchConfig(options=OPTS, timeout=20, memory_mb=current_mb + 512)
+    results = grade_batch(paths, config, jobs=1, grade_fn=faulty)
+    assert results[0].status == "failed" and "MemoryError" in results[0].reason
+    assert results[1].status == "graded"
 
 
 def test_in_process_mode_catches_exceptions(tmp_path):

@@ -36,6 +36,7 @@ class BatchConfig:
     cache_path: str | None = None      # SQLite file shared by the workers; None: in-memory per worker
     use_cache: bool = True
     timeout: float = 300.0             # per submission, seconds
+    memory_mb: int = 4096              # address-space limit per worker (0: none); a runaway step gets MemoryError
 
 
 _GRADER: Grader | None = None
@@ -64,9 +65,25 @@ class _NoCache(StepCache):
         pass
 
 
+def _limit_memory(mb: int) -> None:
+    if not mb:
+        return
+    try:
+        import resource
+
+        limit = int(mb) * 1024 * 1024
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
 def _worker_main(conn, grade_fn: GradeFn, config: BatchConfig):
     # the parent handles Ctrl-C; a worker just stops when its pipe closes
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_memory(config.memory_mb)
     cache = _make_cache(config)
     while True:
         try:

@@ -59,6 +59,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
                    help="symbolic work per step, seconds (default 5)")
     p.add_argument("--timeout", type=_seconds, default=300.0, metavar="SECONDS",
                    help="per submission; past it the submission is reported as failed (default 300)")
+    p.add_argument("--memory-limit", type=_jobs, default=4096, metavar="MB",
+                   help="address space per worker process, MB (default 4096; 0: no limit)")
     p.add_argument("--examples", type=_positive_int, default=50, metavar="N",
                    help="numeric examples per step (default 50)")
     p.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
@@ -138,7 +140,7 @@ def _run(args) -> int:
             tmp = tempfile.mkdtemp(prefix="elbo-grade-")
             cache_path = os.path.join(tmp, "steps.sqlite")
     config = BatchConfig(options=options, assignment=assignment, cache_path=cache_path,
-                         use_cache=not args.no_cache, timeout=args.timeout)
+                         use_cache=not args.no_cache, timeout=args.timeout, memory_mb=args.memory_limit)
 
     show = folder and (sys.stderr.isatty() or args.format != "json")
     progress = _progress(len(paths), show)
