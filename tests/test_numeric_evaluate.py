@@ -78,6 +78,17 @@ def test_integrals_and_derivatives(mu, sigma):
     assert evaluate("d/dmu(E[z ~ q(z)](z^2))", KL_CTX, vals) == pytest.approx(2 * mu, rel=1e-6, abs=1e-7)
 
 
+@FAST
+@given(REAL, POS, REAL)
+def test_integrands_with_kinks(mu, sigma, a):
+    vals = {"mu": mu, "sigma": sigma, "m": a, "s": 1.0}
+    # E|z - a| for z ~ N(mu, sigma^2)
+    d = mu - a
+    closed = sigma * np.sqrt(2 / np.pi) * np.exp(-d * d / (2 * sigma ** 2)) + d * (1 - 2 * stats.norm.cdf(-d / sigma))
+    assert evaluate("E[z ~ q(z)](abs(z - m))", KL_CTX, vals) == pytest.approx(closed, rel=1e-5, abs=1e-6)
+    assert evaluate("int(q(z)*abs(z - m), z)", KL_CTX, vals) == pytest.approx(closed, rel=1e-5, abs=1e-6)
+
+
 VEC_CTX = context("""
 title: vec
 symbols: {d: positive integer}

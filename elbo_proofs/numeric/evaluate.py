@@ -72,9 +72,10 @@ class Env:
     number of node axes in use.
     """
 
-    __slots__ = ("bound_s", "bound_v", "drawn_s", "drawn_v", "depth", "size")
+    __slots__ = ("bound_s", "bound_v", "drawn_s", "drawn_v", "depth", "size", "fine")
 
-    def __init__(self, drawn_s, drawn_v, depth=0, bound_s=None, bound_v=None, size=1):
+    def __init__(self, drawn_s, drawn_v, depth=0, bound_s=None, bound_v=None, size=1, fine=False):
+        self.fine = fine          # the integrand has kinks: 1-D grids ten times finer
         self.drawn_s = drawn_s
         self.drawn_v = drawn_v
         self.depth = depth
@@ -97,7 +98,12 @@ class Env:
             else:
                 bs[name] = value
                 bv.pop(name, None)
-        return Env(self.drawn_s, self.drawn_v, self.depth if depth is None else depth, bs, bv, self.size)
+        return Env(self.drawn_s, self.drawn_v, self.depth if depth is None else depth, bs, bv, self.size, self.fine)
+
+    def refined(self, fine: bool) -> "Env":
+        env = self.bind({})
+        env.fine = fine
+        return env
 
 
 def _name(v) -> str | None:
@@ -431,7 +437,7 @@ class Evaluator:
         return {name: Vec(comps)}, w
 
     def _expectation(self, f, var, dist, env: Env):
-        binds, w = self.measure(dist, env)
+        binds, w = self.measure(dist, env.refined(not callable(f) and _has_kinks(f)))
         binds = dict(binds)
         names = [v.name for v in var] if isinstance(var, sp.Tuple) else [_name(var)]
         if len(names) == 1 and names[0] not in binds and len(binds) == 1:
@@ -439,7 +445,7 @@ class Evaluator:
         missing = [n for n in names if n not in binds]
         if missing:
             raise Unevaluable(f"E[{var} ~ {dist}]: {dist} is not a density of {', '.join(missing)}")
-        inner = env.push(binds, np.shape(w)[0] if np.ndim(w) else 1)
+        inner = env.push(binds, np.shape(w)[0] if np.ndim(w) else 1).refined(False)
         if callable(f):
             val = f(inner)
         else:
@@ -515,7 +521,7 @@ class Evaluator:
                 w = w * (hi - lo) / 2
                 finite_range = True
             else:
-                x, w = real_line()
+                x, w = real_line(not callable(f_or_fn) and _has_kinks(f_or_fn))
                 finite_range = False
             inner = env.push({var.name: lead(x, depth)}, len(x))
             val = np.asarray(integrate(f_or_fn, rest, inner), dtype=float)
@@ -625,6 +631,14 @@ def find_family(ctx: Context, d: Density):
     return None
 
 
+_KINKS = (sp.Abs, sp.Max, sp.Min, sp.sign, sp.floor, sp.ceiling, sp.Heaviside)
+
+
+def _has_kinks(e) -> bool:
+    """Whether an integrand has kinks or jumps (abs, max, sign...): it needs a finer grid."""
+    return isinstance(e, sp.Basic) and e.has(*_KINKS)
+
+
 def _is_density_term(a) -> bool:
     if isinstance(a, sp.Pow):
         a = a.base
@@ -681,7 +695,7 @@ def gaussian_nodes(means, variances, env: Env):
         sd = np.sqrt(v)
         lo = min(-30.0, float(np.min(m - 12 * sd)))
         hi = max(30.0, float(np.max(m + 12 * sd)))
-        h = min(0.02, float(np.min(sd)) / 2.5)
+        h = min(0.002 if env.fine else 0.02, float(np.min(sd)) / 2.5)
         n = int(np.ceil((hi - lo) / h)) + 1
         if n * env.size <= NODE_BUDGET:
             z = np.linspace(lo, hi, n)

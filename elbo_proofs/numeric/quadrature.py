@@ -57,9 +57,13 @@ def binary_grid(k: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def real_line() -> tuple[np.ndarray, np.ndarray]:
-    """Trapezoid nodes and weights on [-30, 30] for integrals over the real line."""
-    x = np.linspace(-LINE_HALF_WIDTH, LINE_HALF_WIDTH, LINE_POINTS)
+def real_line(fine: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Trapezoid nodes and weights on [-30, 30] for integrals over the real line.
+
+    ``fine`` (spacing 0.002 instead of 0.01) is for integrands with kinks (abs,
+    max), where the trapezoid rule is only second order.
+    """
+    x = np.linspace(-LINE_HALF_WIDTH, LINE_HALF_WIDTH, (LINE_POINTS - 1) * (5 if fine else 1) + 1)
     h = x[1] - x[0]
     w = np.full_like(x, h)
     w[0] = w[-1] = h / 2
