@@ -334,3 +334,14 @@ def test_a_word_in_math_position_is_a_name():
     sub = read("so $\\log p(x) \\geq \\text{ELBO}$.\n\n$$a = b \\text{ where } b = 1$$")
     assert [[m.latex for m in c.lines] for c in sub.chains] == [["\\log p(x)", "\\text{ELBO}"], ["a", "b"]]
     assert sub.chains[0].lines[1].expr == sub.context.symbols["ELBO"]
+
+
+def test_model_parameters_are_not_defined_by_chain_heads():
+    sub = read("Let $q(z) = \\mathcal{N}(z; \\mu, \\sigma^2)$.\n\n$$\\mu = 0$$\n\n$$t = \\mu + 1$$")
+    names = {k.name for k in sub.definitions}
+    assert "mu" not in names and "t" in names
+
+
+def test_let_does_not_define_a_model_parameter():
+    sub = read("where $\\mu = 0$ and $q(z) \\sim \\mathcal{N}(\\mu, 1)$, and let $t = 2$.")
+    assert {k.name for k in sub.definitions} == {"t"}

@@ -104,6 +104,7 @@ class LatexEnv:
         self.cal_conflicts: set[str] = set()
         self.sample_indices: set[str] = {"l"}
         self.bounds: set[str] = set()  # names used as the upper limit of a sum or product
+        self.parameters: set[str] = set()  # model parameters (mu, sigma): never defined by a chain head
         self.notes: list[str] = []
 
     # densities --------------------------------------------------------------

@@ -627,7 +627,8 @@ class _Reader:
         definitions: dict = {}
         notes = self.notes if not discovery else []
         order = {"sim": 0, "eq": 0, "stdnormal": 1, "samples": 2}
-        for d in sorted(decls, key=lambda d: order.get(d.kind, 0)):
+        # densities' families first, so that definitions can tell model parameters apart
+        for d in sorted(decls, key=lambda d: (order.get(d.kind, 0), not _DENSITY_HEAD.match(d.lhs))):
             self._declare(env, d, definitions, notes)
         # a family declared at a scalar point before the point turned out to be a vector
         for dens, fam in list(ctx.families.items()):
@@ -644,6 +645,7 @@ class _Reader:
             return chains, definitions
         self._infer_assumptions(env, chains, notes)
         _prune_vectors(env, chains, notes)
+        env.parameters = _parameter_names(env, chains)
         sample_idx = {v[0] for v in ctx.samples.values()}
         for ch in chains:
             head = ch.lines[0]
@@ -776,7 +778,7 @@ class _Reader:
                 if isinstance(rhs, sp.core.function.AppliedUndef) or lhs.name in ctx.vectors:
                     notes.append(f"{where}: {lhs} is {rhs} (a model output, not substituted)")
                     return
-                if lhs.name in _density_var_names(env) or lhs in ctx.randoms:
+                if lhs.name in _density_var_names(env) or lhs in ctx.randoms or lhs.name in _parameter_names(env, []):
                     notes.append(f"{where}: {lhs} = {rhs} is about a model variable; not used as a definition")
                     return
                 if lhs not in definitions and lhs not in rhs.free_symbols:
@@ -1116,9 +1118,26 @@ def _is_name(expr, env: LatexEnv) -> bool:
     ctx = env.context
     if expr in ctx.randoms or expr in ctx.lets or expr.name in ctx.indices or expr.name in ctx.vectors:
         return False
-    if expr.name in _density_var_names(env):
+    if expr.name in _density_var_names(env) or expr.name in env.parameters:
         return False
     return True
+
+
+def _parameter_names(env: LatexEnv, chains: list) -> set:
+    """Names of model parameters: in declared families and lets, or inside a normal density."""
+    ctx = env.context
+    names = set()
+    for v in list(ctx.families.values()) + list(ctx.randoms.values()) + list(ctx.lets.values()):
+        names |= {getattr(s, "name", "") for s in sp.sympify(v).free_symbols}
+        names |= {ix.base.label.name for ix in sp.sympify(v).atoms(sp.Indexed)}
+    for ch in chains:
+        for m in ch.lines:
+            if m.expr is None:
+                continue
+            for fam in m.expr.atoms(Normal, Bernoulli):
+                for a in fam.args[1:]:
+                    names |= {getattr(s, "name", "") for s in a.free_symbols}
+    return names
 
 
 def _seed(env: LatexEnv, found: LatexEnv, chains: list) -> None:
