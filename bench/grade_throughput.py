@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -123,19 +124,24 @@ def run(folder: Path, jobs: int, cache: bool, examples: int, time_limit: float, 
     if not cache:
         cmd.append("--no-cache")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"jobs": jobs, "cache": cache, "seconds": None, "note": f"stopped after {timeout:g} s"}
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     try:
         data = json.loads(proc.stdout)
     except json.JSONDecodeError:
         return {"jobs": jobs, "cache": cache, "seconds": seconds, "note": "no JSON: " + proc.stderr.strip()[-300:]}
     steps = sum(len(d["steps"]) for d in data)
     return {
-        "jobs": jobs, "cache": cache, "seconds": round(seconds, 2), "submissions": len(data), "steps": steps,
+        "jobs": jobs, "cache": cache, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
+        "load_before": round(load, 2) if load is not None else None, "submissions": len(data), "steps": steps,
         "with_error": sum(1 for d in data if d["first_error_line"]),
         "failed": sum(1 for d in data if d["status"] != "graded"),
         "valid": sum(1 for d in data for s in d["steps"] if s["verdict"] == "valid"),
@@ -175,14 +181,13 @@ def main(argv=None) -> int:
         rows.append(row)
         print(json.dumps(row))
     print()
-    print(f"| jobs | cache | seconds | submissions/s | steps | with error (planted {n_err}) | agree with planted | failed |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"| jobs | cache | wall s | CPU s | load before | steps | with error (planted {n_err}) | agree with planted | failed |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         secs = r.get("seconds")
-        rate = f"{r.get('submissions', 0) / secs:.2f}" if secs else "-"
         print(f"| {r['jobs']} | {'on' if r['cache'] else 'off'} | {secs if secs is not None else r.get('note')} | "
-              f"{rate} | {r.get('steps', '-')} | {r.get('with_error', '-')} | {r.get('agree_with_planted', '-')} | "
-              f"{r.get('failed', '-')} |")
+              f"{r.get('cpu_seconds', '-')} | {r.get('load_before', '-')} | {r.get('steps', '-')} | "
+              f"{r.get('with_error', '-')} | {r.get('agree_with_planted', '-')} | {r.get('failed', '-')} |")
     if args.json:
         Path(args.json).write_text(json.dumps({"count": args.count, "planted_errors": n_err, "runs": rows}, indent=2))
     if tmp:
