@@ -357,9 +357,13 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
                 z = sorted(roles)[1]
             x = [r for r in roles if r != z][0]
         elif latent:
-            z, x = roles[0], "__x"
+            z, x = roles[0], ("x" if roles[0] != "x" else "__x")
         else:
-            z, x = "__z", roles[0]
+            # the latent of a decoder declared as a function of it (x_hat depends on z), else z
+            declared = [role_of(a) for args in ctx.functions.values() for a in args
+                        if isinstance(a, (sp.Symbol, sp.Indexed))]
+            z = next((r for r in declared if r != roles[0]), "z" if roles[0] != "z" else "__z")
+            x = roles[0]
         plan.latent, plan.observed = z, x
         plan.latent_dim, plan.latent_is_vector = _role_dim(z, free, ctx)
         plan.observed_dim, plan.observed_is_vector = _role_dim(x, free, ctx)
@@ -588,8 +592,12 @@ class ConcreteModel:
         return [lin[i] / prec[i] for i in range(self.d)], [1.0 / prec[i] for i in range(self.d)]
 
     def _prior_grid(self, ev, env):
+        """Gauss-Hermite product grid under the prior (exact for polynomials in z)."""
         m0, v0 = self._prior(ev, env)
-        return gaussian_nodes(m0, v0, env)
+        t, w = normal_grid(self.d, env)
+        if any(np.any(np.asarray(v) <= 0) for v in v0):
+            raise NumericFailure("non-positive prior variance")
+        return [m0[i] + np.sqrt(v0[i]) * t[i] for i in range(self.d)], w
 
     def _posterior_grid(self, ev, env):
         """Prior quadrature used for p(x) and p(z|x) where they have no closed form.
@@ -599,7 +607,7 @@ class ConcreteModel:
         several times narrower than the prior; more coordinates get the product
         Gauss-Hermite grid.
         """
-        if self.d != 1:
+        if self.d != 1 or 201 * env.size > NODE_BUDGET:
             return self._prior_grid(ev, env)
         m0, v0 = self._prior(ev, env)
         n = 2001
@@ -723,6 +731,12 @@ class ConcreteModel:
             zs = self._comps(ev.var_value(d.given[0], env), self.d, z)
             nodes, w = self._likelihood_nodes(ev, env, zs)
             return {x: self._pack(nodes, p.observed_is_vector)}, w
+        if vs == (x,) and not gs and p.kind == BERNOULLI:
+            # binary x: enumerate its 2^D values, weighted by the evidence p(x)
+            grid = binary_grid(self.D)
+            nodes = [lead(grid[:, k], depth) for k in range(self.D)]
+            env_x = env.push({x: self._pack(nodes, p.observed_is_vector)}, len(grid))
+            return {x: self._pack(nodes, p.observed_is_vector)}, np.exp(self._log_evidence(ev, env_x, nodes))
         if (vs == (x,) and not gs) or (set(vs) == {x, z} and len(vs) == 2 and not gs):
             znodes, wz = self._prior_grid(ev, env)
             inner = env.push({z: self._pack(znodes, p.latent_is_vector)}, wz.shape[0])
