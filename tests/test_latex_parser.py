@@ -287,3 +287,7 @@ def test_numbered_labels_stay_apart():
     env = LatexEnv()
     a, b = P(r"z^{(1)}", env), P(r"z^{(2)}", env)
     assert a != b and P(r"x^{(i)}", env) == P(r"x^{(j)}", env) == P("x", env)
+
+
+def test_bare_e_over_the_one_random_variable():
+    assert P(r"E[\epsilon^2]") == Expectation(eps ** 2, eps, Normal(eps, 0, 1))

@@ -431,10 +431,17 @@ class LatexTermBuilder(Transformer_NonRecursive):
         if len(rest) == 2:
             (var, dist), body = rest
         else:
-            body = rest[0]
-            dist = self.env.default_q()
-            vs = density_vars(dist)
-            var = vs[0] if len(vs) == 1 else sp.Tuple(*vs)
+            body = self.value(rest[0])
+            randoms = [s for s in body.free_symbols
+                       if s in self.ctx.randoms or getattr(s, "name", "").startswith("eps")]
+            if len(randoms) == 1 and not any(getattr(s, "name", "") == "z" for s in body.free_symbols):
+                # E[eps^2]: over the one random variable in the body
+                var = randoms[0]
+                dist = self.env.distribution_of(var)
+            else:
+                dist = self.env.default_q()
+                vs = density_vars(dist)
+                var = vs[0] if len(vs) == 1 else sp.Tuple(*vs)
         return Expectation(self.value(body), var, dist)
 
     def variance(self, tok, *rest):
