@@ -291,3 +291,14 @@ def test_numbered_labels_stay_apart():
 
 def test_bare_e_over_the_one_random_variable():
     assert P(r"E[\epsilon^2]") == Expectation(eps ** 2, eps, Normal(eps, 0, 1))
+
+
+def test_annotations_and_wrappers_are_transparent():
+    env = LatexEnv()
+    e = P(r"\underbrace{\mathbb{E}_{q(z|x)}[\log p(x|z)]}_{\text{reconstruction}} - "
+          r"\underbrace{D_{KL}(q(z|x) \| p(z))}_{\text{regularizer}}", env)
+    assert e == P(r"\mathbb{E}_{q(z|x)}[\log p(x|z)] - D_{KL}(q(z|x) \| p(z))", env)
+    assert P(r"\boxed{\mu + 1}") == mu + 1
+    assert P(r"\textcolor{red}{\mu}^2") == mu ** 2
+    assert P(r"\mathop{\mathbb{E}}_{z \sim q(z|x)}[z]") == Expectation(z, z, q_zx)
+    assert P(r"{\mu + 1}^2") == (mu + 1) ** 2

@@ -230,6 +230,9 @@ class LatexTermBuilder(Transformer_NonRecursive):
             raise InputError(f"number {text[:20]}... is too long")
         return sp.Rational(text) if "." in text else sp.Integer(int(text))
 
+    def group(self, e):
+        return self.value(e)
+
     def infinity(self, tok):
         return sp.oo
 
@@ -616,8 +619,61 @@ _UNICODE_RE = re.compile("|".join(map(re.escape, UNICODE)))
 _SUP_SUB = re.compile(r"(\\[A-Za-z]+|[A-Za-z]|\})\s*\^\s*(\{[^{}()]*\}|[0-9A-Za-z])\s*_\s*(\{[^{}]*\}|[0-9A-Za-z])")
 
 
+_WRAPPERS = re.compile(r"\\(underbrace|overbrace|boxed|cancel|bcancel|xcancel|textcolor|color|colorbox|mathop|"
+                       r"underset|overset|operatorname\*)\s*\{")
+
+
+def _group_end(text: str, start: int) -> int:
+    """Index just past the {...} group that opens at ``start`` (len(text) when unbalanced)."""
+    depth = 0
+    for i in range(start, len(text)):
+        c = text[i]
+        if c == "\\":
+            continue
+        if c == "{" and (i == 0 or text[i - 1] != "\\"):
+            depth += 1
+        elif c == "}" and (i == 0 or text[i - 1] != "\\"):
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return len(text)
+
+
+def unwrap(text: str) -> str:
+    """\\underbrace{X}_{note} -> X, \\boxed{X} -> X, \\textcolor{red}{X} -> X, \\mathop{X} -> X;
+    \\underset{a}{b} / \\overset{a}{b} (not around a relation) -> b."""
+    for _ in range(50):
+        m = _WRAPPERS.search(text)
+        if not m:
+            return text
+        cmd, open_at = m.group(1), m.end() - 1
+        end = _group_end(text, open_at)
+        inner = text[open_at + 1:end - 1]
+        rest = text[end:]
+        if cmd in ("textcolor", "color", "colorbox", "underset", "overset"):
+            # the first group is a colour or an annotation; the second is the content
+            m2 = re.match(r"\s*\{", rest)
+            if m2:
+                end2 = _group_end(rest, m2.end() - 1)
+                inner, rest = rest[m2.end():end2 - 1], rest[end2:]
+            elif cmd == "color":
+                inner = ""
+        if cmd in ("underbrace", "overbrace"):
+            m2 = re.match(r"\s*[_^]\s*\{", rest)
+            if m2:
+                rest = rest[_group_end(rest, m2.end() - 1):]
+            else:
+                rest = re.sub(r"^\s*[_^]\s*\\?[A-Za-z0-9]", "", rest)
+        if cmd in ("mathop", "operatorname*"):
+            text = text[:m.start()] + inner + rest
+        else:
+            text = text[:m.start()] + "{" + inner + "}" + rest
+    return text
+
+
 def clean_latex(text: str) -> str:
     """Drop spacing and sizing commands; keep everything that carries meaning."""
+    text = unwrap(text)
     text = _UNICODE_RE.sub(lambda m: UNICODE[m.group(0)], text)
     text = _SPACING.sub(" ", text)
     text = re.sub(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*([0-9])\s*\}", r"\1", text)
