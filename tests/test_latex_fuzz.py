@@ -25,6 +25,8 @@ FRAGMENTS = [
     "\\frac{\\partial g}{\\partial z}", "\\text{Var}(z)", "Var[\\epsilon]", "\\text{ \\#note}", "\\#", "\\tag{1}",
     "\\label{a}", "\\stackrel{(a)}{=}", "\\begin{aligned}", "\\end{aligned}", "\\begin{align*}", "\\end{align*}",
     "\\nabla", "\\dots", "\\unknown", "g(z)", "F(q)", "0^2", "10^{99}", "\\infty", "\\pi", "H(q(z))", " ", "  ",
+    "\\underbrace{", "}_{\\text{note}}", "\\boxed{", "\\textcolor{red}{", "\\mathop{", "\\text{ELBO}", "\\text{so }",
+    "\\intertext{and}", "μ", "σ", "≤", "z^{(1)}", "z^{(l)} \\sim q(z|x)", "\\sigma^2_j", "\\sum^{N}_{i=1}",
 ]
 TEXT = ["$$", "$", "\\[", "\\]", "\n", "\n\n", "(1)", "Let ", " where ", " samples from ", " and ", "so ",
         "```", "%", "be a standard normal", "# Title\n"]
