@@ -255,11 +255,13 @@ class _Judge:
                 return None
             return _Outcome(l, r, self._holds(l, r))
         results = []
+        top = model.env()
         for s in SAMPLE_SEEDS:
             rng = np.random.default_rng([s, int(self.seed) & 0xFFFFFFFF])
             env = model.env(extra_vectors=self._samples(ev, model, rng), depth=1, size=REPETITIONS)
-            l = np.broadcast_to(ev.evaluate(self.lhs, env), (REPETITIONS,))
-            r = np.broadcast_to(ev.evaluate(self.rhs, env), (REPETITIONS,))
+            # a side without samples is evaluated once, at the top level (full quadrature grids)
+            l, r = (np.broadcast_to(ev.evaluate(side, env if has_samples(side, self.ctx) else top), (REPETITIONS,))
+                    for side in (self.lhs, self.rhs))
             if not (np.all(np.isfinite(l)) and np.all(np.isfinite(r))):
                 return None
             diff = l - r
