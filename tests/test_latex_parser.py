@@ -92,8 +92,13 @@ def test_kl_between_pointless_normals():
     assert isinstance(e, KL) and isinstance(e.args[0], Normal) and e.args[0].var == sigma ** 2
 
 
-def test_entropy_call():
+def test_entropy_forms():
     assert P(r"H(q(z))") == Entropy(Density("q", (z,)))
+    env = LatexEnv()
+    P(r"q(z|x)", env)
+    for latex in (r"\mathbb{H}[q(z|x)]", r"H(q)", r"\mathcal{H}[q]", r"H[z]"):
+        assert P(latex, env) == Entropy(q_zx), latex
+    assert P(r"\mathcal{H}[\mathcal{N}(z; \mu, \sigma^2)]") == Entropy(Normal(z, mu, sigma ** 2))
 
 
 # -- densities and names -------------------------------------------------------------

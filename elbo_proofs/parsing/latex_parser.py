@@ -331,10 +331,6 @@ class LatexTermBuilder(Transformer_NonRecursive):
             d = r.density(dname, vars_, given)
             self.env.saw(d)
             return d
-        if name in ("H",) and not seps and len(groups[0]) == 1:
-            a = self._density_arg(groups[0][0])
-            if is_density(a):
-                return Entropy(a)
         is_function = (name in self.ctx.functions or head.base in FUNCTION_LETTERS or dname is not None
                        or head.base in self.ctx.functions
                        or (head.subs and head.subs[-1] in PARAMETER_SUBSCRIPTS))  # mu_phi(x): a network output
@@ -483,6 +479,17 @@ class LatexTermBuilder(Transformer_NonRecursive):
         if density_vars(a) != density_vars(b):
             raise InputError(f"KL({a} || {b}): the two densities are over different variables")
         return KL(a, b)
+
+    def entropy(self, tok, a):
+        d = self._density_arg(a)
+        if isinstance(d, PointlessNormal):
+            raise InputError("the entropy of N(mean, var) needs its variable: write H[\\mathcal{N}(z; \\mu, \\sigma^2)]")
+        if not is_density(d):
+            dist = self.env.distribution_of(d) if isinstance(d, sp.Symbol) else None
+            if dist is None:
+                raise InputError(f"H[{d}]: the entropy of a density, or of a variable with a known distribution")
+            d = dist
+        return Entropy(d)
 
     def kl_name(self, tok):
         # "KL = \frac{1}{2}(...)": the KL term as a named quantity
