@@ -57,17 +57,11 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def load_derivation(path) -> Derivation:
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", file=path) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise InputError(f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}", file=path)
-    try:
-        return parse_derivation(raw.decode("utf-8"), path=str(path))
-    except UnicodeDecodeError:
-        raise InputError("file is not UTF-8 text", file=path) from None
+    """The one chain of a file (an error for a file with several parts)."""
+    parts = load_derivations(path)
+    if len(parts) != 1:
+        raise InputError(f"file holds {len(parts)} derivations (parts:); expected one", file=path)
+    return parts[0]
 
 
 def load_derivations(path) -> list[Derivation]:
@@ -86,6 +80,7 @@ def load_derivations(path) -> list[Derivation]:
 
 
 def parse_derivation(text: str, path: str | None = None) -> Derivation:
+    """The one chain of a derivation text."""
     parts = parse_derivations(text, path)
     if len(parts) != 1:
         raise InputError(f"file holds {len(parts)} derivations (parts:); expected one", file=path)
