@@ -345,3 +345,11 @@ def test_model_parameters_are_not_defined_by_chain_heads():
 def test_let_does_not_define_a_model_parameter():
     sub = read("where $\\mu = 0$ and $q(z) \\sim \\mathcal{N}(\\mu, 1)$, and let $t = 2$.")
     assert {k.name for k in sub.definitions} == {"t"}
+
+
+def test_statements_in_one_row_and_numbers_after_quad():
+    sub = read("$$z = \\mu + \\sigma\\epsilon, \\quad \\epsilon \\sim N(0, 1)$$\n\n$$a = b \\qquad (3)$$\n\n"
+               "$$c = d; \\; e \\leq f$$")
+    eps = sp.Symbol("eps", **R)
+    assert sub.context.randoms[eps] == Normal(eps, 0, 1) and z in sub.context.lets
+    assert [[m.latex for m in c.lines] for c in sub.chains] == [["a", "b"], ["c", "d"], ["e", "f"]]

@@ -337,6 +337,40 @@ def _names_a_quantity(word: str, rest: str) -> bool:
                          rest))
 
 
+_STATEMENT_BREAK = re.compile(r"[,;]?\s*\\q?quad(?![A-Za-z])|;")
+
+
+def split_statements(row: str) -> list[str]:
+    """'z = \\mu + \\sigma\\epsilon, \\quad \\epsilon \\sim N(0, 1)' -> two statements.
+
+    A row is cut at a top-level ';' or '\\quad' (with an optional comma before it) when the
+    part after it states a relation of its own."""
+    parts, depth, last, i = [], 0, 0, 0
+    while i < len(row):
+        c = row[i]
+        if c in "{([":
+            depth += 1
+        elif c in "})]":
+            depth -= 1
+        elif depth == 0:
+            m = _STATEMENT_BREAK.match(row, i)
+            if m:
+                rest = row[m.end():]
+                if isinstance(split_relations(rest), str) or len(split_relations(rest)) > 1:
+                    parts.append(row[last:i])
+                    last = m.end()
+                i = m.end()
+                continue
+        if c == "\\":
+            m = re.match(r"\\[A-Za-z]+|\\.", row[i:])
+            i += m.end() if m else 1
+            continue
+        i += 1
+    parts.append(row[last:])
+    return [p for p in parts if p.strip()]
+
+
+_LEADING = re.compile(r"^(?:\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|~)+")
 _TRAILING = re.compile(r"(?:\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|~|[.,;:]|\\\.)+$")
 
 
@@ -385,8 +419,10 @@ def split_relations(row: str) -> list[tuple[str | None, str]] | str:
     parts.append((rel, row[last:]))
     out = []
     for k, (r, t) in enumerate(parts):
-        t = t.strip()
+        t = _LEADING.sub("", t).strip()
         if k == len(parts) - 1:
+            # an equation number set off by a space command: a = b \qquad (3)
+            t = re.sub(r"(?:\\q?quad|\\hfill)\s*\(\s*\d+(?:\.\d+)*[a-z]?\s*\)\s*[.,]?\s*$", "", t)
             t = _TRAILING.sub("", t).strip()
         out.append((r, t))
     return out
@@ -486,12 +522,15 @@ class _Reader:
                 if d is not None:
                     decls.append(d)
                     continue
+            statements = []
             for line, raw in rows:
+                row, _remark = strip_comment(raw)
+                statements.extend((line, part) for part in split_statements(row))
+            for line, row in statements:
                 count += 1
                 if count > MAX_EXPRESSIONS:
                     self.notes.append(f"line {line}: more than {MAX_EXPRESSIONS} rows of math; the rest is not read")
                     return frags, decls
-                row, remark = strip_comment(raw)
                 row = row.strip()
                 if not row or _EQ_NUMBER.match(re.sub(r"\\(?:tag|label)\s*\{[^{}]*\}", "", row).strip()):
                     continue
