@@ -98,8 +98,10 @@ def numeric_check(lhs, rhs, relation: str, context: Context, examples: int = 50,
         raise judge.interrupt
 
     if model is not None:
+        model.used.clear()
         out = judge.outcome(model)
-        cex = Counterexample(values=model.values(), lhs=out.lhs, rhs=out.rhs, model=model.name, note=out.note)
+        cex = Counterexample(values=model.values(used_only=True), lhs=out.lhs, rhs=out.rhs, model=model.name,
+                             note=out.note)
         return NumericResult("counterexample", cex, judge.agreed, skipped=judge.skipped_count)
     if judge.agreed == 0:
         reason = judge.reason() or "no model could be evaluated"

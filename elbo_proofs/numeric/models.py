@@ -474,6 +474,7 @@ class ConcreteModel:
     functions: dict = field(default_factory=dict)    # name -> (w, c)
     d: int = 1
     D: int = 1
+    used: set = field(default_factory=set)           # (key, row) / (function, slot) looked up
 
     # -- presentation ----------------------------------------------------------
     @property
@@ -488,7 +489,10 @@ class ConcreteModel:
         return f"{p.kind} model: {prior}, {lik}, p(x) and p(z|x) by Bayes' rule" + \
             (", Gaussian q" if p.gaussians else "")
 
-    def values(self) -> dict[str, float]:
+    def values(self, used_only: bool = False) -> dict[str, float]:
+        """Every drawn number by name.  ``used_only``: of the per-index Gaussians (q_i) and the
+        opaque functions, only the rows and slots the last evaluations looked up."""
+        used = self.used if used_only else None
         out: dict[str, float] = {}
         for name, v in self.scalars.items():
             out[name] = float(v)
@@ -506,6 +510,8 @@ class ConcreteModel:
             m, v = self.gaussians[key]
             if key in self.plan.indexed_keys:
                 for r in range(m.shape[0]):
+                    if used is not None and (key, r) not in used:
+                        continue
                     for i in range(m.shape[1]):
                         suffix = f" {i + 1}" if m.shape[1] > 1 else ""
                         out[f"{label}{r + 1} mean{suffix}"] = float(m[r, i])
@@ -517,6 +523,8 @@ class ConcreteModel:
                 out[f"{label} variance{suffix}"] = float(v[i])
         for name, (w, c) in self.functions.items():
             for i in range(len(w)):
+                if used is not None and (name, i) not in used:
+                    continue
                 out[f"{name} weight {i + 1}"] = float(w[i])
                 out[f"{name} offset {i + 1}"] = float(c[i])
         return out
@@ -687,6 +695,7 @@ class ConcreteModel:
         index = self.plan.indexed_keys.get(key)
         if index is not None:
             i = ev.integer(sp.Symbol(index, integer=True), env)
+            self.used.add((key, (i - 1) % PER_INDEX))
             m, v = m[(i - 1) % PER_INDEX], v[(i - 1) % PER_INDEX]
         return m, v
 
@@ -801,6 +810,7 @@ class ConcreteModel:
             raise Unevaluable(f"no model for the function {name}")
         w, c = self.functions[name]
         k %= len(w)
+        self.used.add((name, k))
         s = 0.0
         for v in inputs:
             s = s + (v[(k % len(v)) + 1] if isinstance(v, Vec) else v)
