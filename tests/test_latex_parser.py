@@ -307,3 +307,11 @@ def test_annotations_and_wrappers_are_transparent():
     assert P(r"\textcolor{red}{\mu}^2") == mu ** 2
     assert P(r"\mathop{\mathbb{E}}_{z \sim q(z|x)}[z]") == Expectation(z, z, q_zx)
     assert P(r"{\mu + 1}^2") == (mu + 1) ** 2
+
+
+def test_powers_of_function_values():
+    e = P(r"\mathcal{N}(z; \mu_\phi(x), \sigma^2_\phi(x))")
+    mu_phi, sigma_phi = sp.Function("mu_phi", real=True), sp.Function("sigma_phi", real=True)
+    assert e == Normal(z, mu_phi(x), sigma_phi(x) ** 2)
+    assert P(r"x^2(1-x)") == x ** 2 * (1 - x)
+    assert P(r"g^2(z)") == sp.Function("g", real=True)(z) ** 2

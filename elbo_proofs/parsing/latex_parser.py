@@ -331,9 +331,7 @@ class LatexTermBuilder(Transformer_NonRecursive):
             d = r.density(dname, vars_, given)
             self.env.saw(d)
             return d
-        is_function = (name in self.ctx.functions or head.base in FUNCTION_LETTERS or dname is not None
-                       or head.base in self.ctx.functions
-                       or (head.subs and head.subs[-1] in PARAMETER_SUBSCRIPTS))  # mu_phi(x): a network output
+        is_function = dname is not None or self._function_like(head)  # mu_phi(x): a network output
         if is_function:
             if any(self._is_bare_density(a) for g in groups for a in g):
                 # F(q): a named functional of a density, kept opaque
@@ -346,6 +344,19 @@ class LatexTermBuilder(Transformer_NonRecursive):
             raise InputError(f"'{name}(...)' is not a function the grader knows")
         # sigma(...), x(1 - x): implicit multiplication
         return self.value(head) * self.value(groups[0][0])
+
+    def call_pow(self, head: SymRef, exponent, args):
+        """\\sigma^2_\\phi(x) is (sigma_phi(x))^2; x^2(1 - x) is x^2 (1 - x)."""
+        seps, groups = args
+        if self._function_like(head) or self.r.density_name(head.name) is not None:
+            return self.pow(self.call(head, args), exponent)
+        if seps or len(groups[0]) != 1:
+            raise InputError(f"'{head.name}^...(...)' is not a function the grader knows")
+        return self.pow(head, exponent) * self.value(groups[0][0])
+
+    def _function_like(self, head: SymRef) -> bool:
+        return (head.name in self.ctx.functions or head.base in FUNCTION_LETTERS or head.base in self.ctx.functions
+                or bool(head.subs and head.subs[-1] in PARAMETER_SUBSCRIPTS))
 
     def _is_bare_density(self, a) -> bool:
         return (isinstance(a, SymRef) and self.r.density_name(a.name) is not None and a.label is None
@@ -623,7 +634,7 @@ UNICODE = {
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, UNICODE)))
 # x^2_j -> x_j^2 (also \sum^{N}_{i=1} -> \sum_{i=1}^{N}); labels x^{(i)} are left alone
-_SUP_SUB = re.compile(r"(\\[A-Za-z]+|[A-Za-z]|\})\s*\^\s*(\{[^{}()]*\}|[0-9A-Za-z])\s*_\s*(\{[^{}]*\}|[0-9A-Za-z])")
+_SUP_SUB = re.compile(r"(\\[A-Za-z]+|[A-Za-z]|\})\s*\^\s*(\{[^{}()]*\}|[0-9A-Za-z])\s*_\s*(\{[^{}]*\}|\\[A-Za-z]+|[0-9A-Za-z])")
 
 
 _WRAPPERS = re.compile(r"\\(underbrace|overbrace|boxed|cancel|bcancel|xcancel|textcolor|color|colorbox|mathop|"
