@@ -420,7 +420,7 @@ class _Run:
 
     def _ok_message(self, v: StepVerdict) -> str:
         if v.status is Status.SUPPORTED:
-            return f"numerically supported ({v.examples} models)"
+            return f"numerically supported ({v.examples} model{'' if v.examples == 1 else 's'})"
         return "proved" + (f" ({', '.join(v.rewrites[:4])})" if v.rewrites else "")
 
     def _unverified_message(self, v: StepVerdict, opaque: list[str]) -> str:
