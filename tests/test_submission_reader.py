@@ -353,3 +353,15 @@ def test_statements_in_one_row_and_numbers_after_quad():
     eps = sp.Symbol("eps", **R)
     assert sub.context.randoms[eps] == Normal(eps, 0, 1) and z in sub.context.lets
     assert [[m.latex for m in c.lines] for c in sub.chains] == [["a", "b"], ["c", "d"], ["e", "f"]]
+
+
+def test_sum_limits_are_the_same_positive_integer_everywhere():
+    sub = read("Let $q(z|x) \\sim \\mathcal{N}(\\mu, \\sigma^2)$.\n\n"
+               "$$D_{KL}(q(z|x) \\| p(z)) = \\frac{1}{2}\\sum_{j=1}^{J}(\\mu_j^2 + \\sigma_j^2 - \\log \\sigma_j^2 - 1)$$")
+    ctx = sub.context
+    J = ctx.symbols["J"]
+    assert J.is_integer and J.is_positive
+    fam = ctx.families[Density("q", (z,), (x,))]
+    assert fam.limits[0][2] == J
+    s = [a for a in sub.chains[0].lines[1].expr.atoms(sp.Sum)][0]
+    assert s.limits[0][2] == J

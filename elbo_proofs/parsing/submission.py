@@ -1185,13 +1185,18 @@ def _seed(env: LatexEnv, found: LatexEnv, chains: list) -> None:
     for name in sorted(found.bounds):
         if name not in old.indices and name not in old.vectors:
             ctx.declare(name, "positive integer")
+    def renew(e):
+        # a bound met as a real symbol in the first pass is the positive integer now
+        e = sp.sympify(e)
+        return e.xreplace({s: ctx.symbols[s.name] for s in e.free_symbols if s.name in ctx.symbols})
+
     for name, (sym, lo, hi) in old.indices.items():
-        ctx.indices[name] = (sym, lo, hi)
+        ctx.indices[name] = (sym, renew(lo), renew(hi))
     dims = _vector_dims(chains, {old.indices[n][0] for n in found.sample_indices if n in old.indices})
     for name in old.vectors:
         if name in old.samples:
             continue
-        ctx.vector(name, dims.get(name, old.vectors[name][1]))
+        ctx.vector(name, renew(dims.get(name, old.vectors[name][1])))
     env.seen = {k: list(v) for k, v in found.seen.items()}
     env.sample_indices |= found.sample_indices
 
