@@ -788,6 +788,8 @@ def _describe(exc: UnexpectedInput, text: str) -> str:
     if isinstance(exc, UnexpectedCharacters):
         return _one_line(f"unexpected {text[exc.pos_in_stream]!r} at column {col} near '{near}'")
     token = getattr(exc, "token", None)
+    if token is not None and token.type == "PARTIAL":
+        return "\\partial is read only as \\frac{\\partial}{\\partial x} or \\frac{\\partial f}{\\partial x}"
     hint = ""
     expected = {_EXPECTED.get(t, None) for t in (getattr(exc, "expected", None) or ())}
     if expected and None not in expected and len(expected) <= 4:
