@@ -101,7 +101,13 @@ def read_submission_text(text: str, path: str = "<text>") -> Submission:
         raise InputError(f"text is {len(text)} characters; the limit is {MAX_FILE_BYTES}", file=path)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     reader = _Reader(_without_comments(text, path), path)
-    sub = reader.read()
+    try:
+        sub = reader.read()
+    except InputError:
+        raise
+    except (Exception, RecursionError) as exc:  # a reader bug must end in a clean error, never a traceback
+        raise InputError(f"the math of this file could not be read ({type(exc).__name__}: {_one_line(str(exc), 120)})",
+                         file=path) from None
     sub.text = text
     return sub
 
