@@ -315,3 +315,11 @@ def test_powers_of_function_values():
     assert e == Normal(z, mu_phi(x), sigma_phi(x) ** 2)
     assert P(r"x^2(1-x)") == x ** 2 * (1 - x)
     assert P(r"g^2(z)") == sp.Function("g", real=True)(z) ** 2
+
+
+def test_greek_letter_of_one_symbol_is_a_model_output():
+    sig = sp.Function("sigma", real=True)
+    assert P(r"\sigma(x)") == sig(x)
+    assert P(r"\sigma^2(x)") == sig(x) ** 2
+    assert P(r"\mu(1-\mu)") == mu * (1 - mu)
+    assert P(r"\sigma(2)") == 2 * sigma

@@ -342,17 +342,26 @@ class LatexTermBuilder(Transformer_NonRecursive):
             return sp.Function(name, real=True)(*[self.value(a) for a in groups[0]])
         if seps or len(groups[0]) != 1:
             raise InputError(f"'{name}(...)' is not a function the grader knows")
-        # sigma(...), x(1 - x): implicit multiplication
+        if self._output_of(head, groups[0][0]):
+            return sp.Function(name, real=True)(self.value(groups[0][0]))
+        # epsilon(-eps/sigma + mu), x(1 - x): implicit multiplication
         return self.value(head) * self.value(groups[0][0])
 
     def call_pow(self, head: SymRef, exponent, args):
         """\\sigma^2_\\phi(x) is (sigma_phi(x))^2; x^2(1 - x) is x^2 (1 - x)."""
         seps, groups = args
-        if self._function_like(head) or self.r.density_name(head.name) is not None:
+        if self._function_like(head) or self.r.density_name(head.name) is not None or \
+                (not seps and len(groups[0]) == 1 and self._output_of(head, groups[0][0])):
             return self.pow(self.call(head, args), exponent)
         if seps or len(groups[0]) != 1:
             raise InputError(f"'{head.name}^...(...)' is not a function the grader knows")
         return self.pow(head, exponent) * self.value(groups[0][0])
+
+    @staticmethod
+    def _output_of(head: SymRef, arg) -> bool:
+        """mu(x), sigma(x): a Greek letter applied to one plain symbol is a model output."""
+        greek = head.base in GREEK_NAMES.values() or head.base in GREEK
+        return greek and head.base not in ("pi", "eps") and isinstance(arg, SymRef) and head.label is None
 
     def _function_like(self, head: SymRef) -> bool:
         return (head.name in self.ctx.functions or head.base in FUNCTION_LETTERS or head.base in self.ctx.functions
