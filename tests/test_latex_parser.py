@@ -323,3 +323,10 @@ def test_greek_letter_of_one_symbol_is_a_model_output():
     assert P(r"\sigma^2(x)") == sig(x) ** 2
     assert P(r"\mu(1-\mu)") == mu * (1 - mu)
     assert P(r"\sigma(2)") == 2 * sigma
+
+
+def test_old_style_font_switches():
+    q = Density("q", (z,))
+    assert P(r"D_{\rm KL}(q(z) \| p(z))") == P(r"D_\text{KL}(q(z) \| p(z))") == KL(q, p_z)
+    assert P(r"{\cal N}(z; 0, 1)") == Normal(z, 0, 1)
+    assert P(r"\int q(z) {\rm d}z") == sp.Integral(q, z)

@@ -704,6 +704,10 @@ def clean_latex(text: str) -> str:
     text = _UNICODE_RE.sub(lambda m: UNICODE[m.group(0)], text)
     text = _SPACING.sub(" ", text)
     text = re.sub(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*([0-9])\s*\}", r"\1", text)
+    # old-style font switches: {\cal N} -> \mathcal{N}, {\rm KL} -> {KL}
+    text = re.sub(r"\{\s*\\cal\s+([A-Z])\s*\}", r"\\mathcal{\1}", text)
+    text = re.sub(r"\{\s*\\rm\s+d\s*\}", "d", text)
+    text = re.sub(r"\\(?:rm|bf|it|sf|tt|mathrm\b(?=\s))(?![A-Za-z])\s*", "", text)
     text = _SUP_SUB.sub(r"\1_\3^\2", text)
     # \sigma^{2(i)}: the square of sigma for example i
     text = re.sub(r"\^\s*\{\s*(\d+)\s*(\([^(){}]*\))\s*\}", r"^{\2}^{\1}", text)
