@@ -173,6 +173,22 @@ def step_key(lhs, rhs, relation: str, context, options: tuple = (), memo: dict |
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+@lru_cache(maxsize=1)
+def checker_fingerprint() -> str:
+    """A digest of the checker's own source: a cache kept across runs (--cache-dir)
+    never serves a verdict that an older checker gave."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for folder in ("checking", "numeric", "terms"):
+        for f in sorted((root / folder).rglob("*.py")):
+            try:
+                h.update(f.relative_to(root).as_posix().encode())
+                h.update(f.read_bytes())
+            except OSError:
+                continue
+    return h.hexdigest()[:16]
+
+
 def verdict_to_json(v: StepVerdict) -> str:
     return json.dumps(v.to_dict(), default=str)
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import sympy as sp
 
 from ..checking.verdict import Status, StepVerdict
-from .cache import StepCache, step_context, step_key
+from .cache import StepCache, checker_fingerprint, step_context, step_key
 from .diagnose import diagnose
 from .results import (GRADED, INVALID, UNPARSED, UNREADABLE, UNVERIFIED, VALID, GoalResult, StepResult,
                       SubmissionResult, failed)
@@ -48,9 +48,6 @@ class GradeOptions:
     numeric: bool = True
     hints: bool = True
     hint_examples: int = 20
-
-    def cache_tag(self) -> tuple:
-        return ("v1", self.examples, self.time_limit, self.numeric)
 
 
 def compose(relations: list[str]) -> str | None:
@@ -171,7 +168,8 @@ class Grader:
         o = self.options
         examples = o.examples if examples is None else examples
         time_limit = o.time_limit if time_limit is None else time_limit
-        key = step_key(lhs, rhs, relation, context, ("v1", examples, time_limit, o.numeric), memo)
+        key = step_key(lhs, rhs, relation, context, ("v1", checker_fingerprint(), examples, time_limit, o.numeric),
+                       memo)
         hit = self.cache.get(key)
         if hit is not None:
             return hit, True
