@@ -219,3 +219,33 @@ def test_score_dedupes_repeated_slides():
     assert once.score == thrice.score
     score_submission(thrice)
     assert thrice.score == once.score
+
+
+class Refuter:
+    """A checker that refutes everything: only the grader's own excuses can save a step."""
+
+    def __call__(self, lhs, rhs, relation, context, **kw):
+        from elbo_proofs.checking.verdict import Counterexample, Status, StepVerdict
+
+        return StepVerdict(Status.REFUTED, relation, method="numeric", counterexample=Counterexample({}, 0.0, 1.0))
+
+
+def test_unstated_factorization_is_not_an_error():
+    r = grade(build([("claim", [(2, None, "E[z ~ q(z)](log(q_1(z)))"), (2, "=", "E[z ~ q_1(z)](log(q_1(z)))")]),
+                     ("claim", [(3, None, "E[z ~ q(z)](log(q(z)))"), (3, "=", "E[z ~ q(z)](log(p(z)))")])]),
+              checker=Refuter())
+    s = by_line(r)
+    assert s[2].verdict == "unverified" and "factorization" in s[2].message
+    assert s[3].verdict == "invalid"
+
+
+def test_estimate_over_undeclared_samples_is_not_an_error():
+    reader = pytest.importorskip("elbo_proofs.parsing.submission")
+    sub = reader.read_submission_text(
+        "Estimate:\n\n"
+        "$$\\mathbb{E}_{q(z)}[z] \\approx \\frac{1}{L} \\sum_{l=1}^L w^{(l)}$$\n\n"
+        "$$\\mathbb{E}_{q(z)}[z] = \\frac{2}{L} \\sum_{l=1}^L w^{(l)}$$\n", path="est.md")
+    r = grade(sub, checker=Refuter())
+    s = by_line(r)
+    assert s[3].verdict == "unverified" and "samples of w" in s[3].message
+    assert s[5].verdict == "invalid"   # written as an equality, it is a plain claim
