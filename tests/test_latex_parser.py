@@ -330,3 +330,9 @@ def test_old_style_font_switches():
     assert P(r"D_{\rm KL}(q(z) \| p(z))") == P(r"D_\text{KL}(q(z) \| p(z))") == KL(q, p_z)
     assert P(r"{\cal N}(z; 0, 1)") == Normal(z, 0, 1)
     assert P(r"\int q(z) {\rm d}z") == sp.Integral(q, z)
+
+
+def test_expectation_without_brackets_before_a_log():
+    env = LatexEnv()
+    e = P(r"\mathbb{E}_{q(z|x)} \log p(x|z) - D_{KL}(q(z|x) \| p(z))", env)
+    assert e == Expectation(sp.log(p_xz), z, q_zx) - KL(q_zx, p_z)

@@ -698,11 +698,55 @@ def unwrap(text: str) -> str:
     return text
 
 
+_E_START = re.compile(r"(\\mathbb\s*\{\s*E\s*\}|(?<![A-Za-z\\])E)(?=\s*[_\\])")
+
+
+def bracket_bare_expectations(text: str) -> str:
+    """\\mathbb{E}_{q} \\log p(x|z) - ... -> \\mathbb{E}_{q}[\\log p(x|z)] - ...: an E written without
+    brackets before a \\log takes the term up to the next top-level + or -."""
+    out, pos = [], 0
+    for _ in range(20):
+        m = _E_START.search(text, pos)
+        if not m:
+            break
+        i = m.end()
+        sub = re.match(r"\s*_\s*(?:\\[A-Za-z]+|[A-Za-z])", text[i:])
+        if re.match(r"\s*_\s*\{", text[i:]):
+            j = text.index("{", i)
+            i = _group_end(text, j)
+        elif sub:
+            i += sub.end()
+        log = re.match(r"\s*\\(?:log|ln)(?![A-Za-z])", text[i:])
+        if not log:
+            out.append(text[pos:i])
+            pos = i
+            continue
+        depth, k = 0, i + log.end()
+        while k < len(text):
+            c = text[k]
+            if c in "{([":
+                depth += 1
+            elif c in "})]":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif c in "+-=&<>" and depth == 0:
+                break
+            elif c == "\\" and depth == 0 and re.match(r"\\(?:leq?|geq?|approx|quad|qquad)(?![A-Za-z])", text[k:]):
+                break
+            k += 1
+        out.append(text[pos:i] + "[" + text[i:k] + "]")
+        pos = k
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def clean_latex(text: str) -> str:
     """Drop spacing and sizing commands; keep everything that carries meaning."""
     text = unwrap(text)
     text = _UNICODE_RE.sub(lambda m: UNICODE[m.group(0)], text)
     text = _SPACING.sub(" ", text)
+    text = bracket_bare_expectations(text)
     text = re.sub(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*([0-9])\s*\}", r"\1", text)
     # old-style font switches: {\cal N} -> \mathcal{N}, {\rm KL} -> {KL}
     text = re.sub(r"\{\s*\\cal\s+([A-Z])\s*\}", r"\\mathcal{\1}", text)
