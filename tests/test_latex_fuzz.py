@@ -4,6 +4,7 @@ ever raises InputError, and both stay within a time limit."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import sympy as sp
 from hypothesis import HealthCheck, given, settings
@@ -75,3 +76,24 @@ def test_reader_always_ends_in_a_submission(text):
 def test_math_blocks_of_fragments(body):
     sub = read_submission_text(f"$$\\begin{{aligned}} {body} &= {body} \\\\ &= x \\end{{aligned}}$$")
     assert isinstance(sub, Submission)
+
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "submissions"
+REAL = sorted(SHARED.glob("*.md")) if SHARED.exists() else []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_damaged_real_submissions(data):
+    if not REAL:
+        return
+    text = data.draw(st.sampled_from(REAL)).read_text()
+    for _ in range(data.draw(st.integers(1, 8))):
+        i = data.draw(st.integers(0, len(text) - 1))
+        j = min(len(text), i + data.draw(st.integers(0, 40)))
+        text = text[:i] + data.draw(st.sampled_from(["", "$", "\\\\", "{", "}", "&=", "\\left(", "x"])) + text[j:]
+    sub = read_submission_text(text)
+    assert isinstance(sub, Submission)
+    for chain in sub.chains:
+        for m in chain.lines:
+            assert (m.expr is None) != (m.error is None)
