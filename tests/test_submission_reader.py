@@ -365,3 +365,9 @@ def test_sum_limits_are_the_same_positive_integer_everywhere():
     assert fam.limits[0][2] == J
     s = [a for a in sub.chains[0].lines[1].expr.atoms(sp.Sum)][0]
     assert s.limits[0][2] == J
+
+
+def test_inline_ranges_and_conditions_are_not_claims():
+    sub = read("for $j = 1, \\dots, d$ and $l = 1..L$, the probability that $x_j = 1$ is high; "
+               "if $a = b$ then so $c \\leq d$.")
+    assert [[m.latex for m in c.lines] for c in sub.chains] == [["c", "d"]]

@@ -562,6 +562,9 @@ class _Reader:
                         self.mentions.append(pieces[0][1])  # $p(z)$: a density the text talks about
                     continue
                 head = pieces[0][1]
+                if seg.kind == "inline" and _not_a_claim(seg.before, pieces):
+                    self.notes.append(f"line {line}: '{_one_line(row, 60)}' is a range or a condition, not a claim")
+                    continue
                 if len(pieces) == 2 and head and rels[0] == "=":
                     kw = None
                     if seg.kind == "inline":
@@ -1074,6 +1077,17 @@ def _split_top(text: str, sep: str) -> list[str]:
             last = i + 1
     out.append(text[last:])
     return out
+
+
+_CONDITION_WORDS = re.compile(r"\b(?:if|when|whenever|whether|for|unless|given|assuming|probability that|"
+                              r"event|iff|until|while)\s*$", re.IGNORECASE)
+
+
+def _not_a_claim(before: str, pieces) -> bool:
+    """'for $j = 1, \\dots, d$', 'the probability that $x_j = 1$': ranges and conditions."""
+    if any(re.search(r"\\[lc]?dots|\.\.\.|…|\d\s*\.\.\s*\w", t) for _, t in pieces):
+        return True
+    return bool(_CONDITION_WORDS.search(before.rstrip()))
 
 
 def _meaningful(pieces) -> bool:
