@@ -16,7 +16,11 @@ Reading goes in four passes:
    \\mathcal{N}(z; 0, I)``, ``z = \\mu + \\sigma \\odot \\epsilon``, "let ...",
    samples, decoder outputs) fill the Context; every chain line is parsed with
    latex_parser.  This pass runs twice: the first discovers indices, vectors
-   and densities, the second reads with that knowledge from the start.
+   and densities, the second reads with that knowledge from the start;
+5. *readings*: assumptions a step reveals (an undeclared density replaced by a
+   Gaussian formula or a product of factors, z replaced by mu + sigma*eps),
+   Monte Carlo averages written with '=' read as estimates, and chain heads
+   that name a new quantity (\\mathcal{L} = ...) recorded as definitions.
 
 Nothing here evaluates student text; math that cannot be read becomes a
 MathLine with ``error`` set.  docs/latex.md documents the notation.
