@@ -371,3 +371,8 @@ def test_inline_ranges_and_conditions_are_not_claims():
     sub = read("for $j = 1, \\dots, d$ and $l = 1..L$, the probability that $x_j = 1$ is high; "
                "if $a = b$ then so $c \\leq d$.")
     assert [[m.latex for m in c.lines] for c in sub.chains] == [["c", "d"]]
+
+
+def test_a_row_over_several_lines_gives_each_expression_its_line():
+    (c,) = read("$$\n\\log p(x) = \\mathbb{E}_{q(z|x)}[\\log p(x)]\n  = \\mathbb{E}_{q(z|x)}[\\log p(x, z) - \\log p(z|x)]\n$$").chains
+    assert lines(c) == [2, 2, 3]

@@ -252,8 +252,8 @@ class Row:
     note: str = ""
 
 
-def split_rows(seg: Segment, line_of) -> list[tuple[int, str]]:
-    """Rows of a display (or the one row of inline math): (line, text) pairs."""
+def split_rows(seg: Segment, line_of) -> list[tuple[int, str, int]]:
+    """Rows of a display: (line, text, file offset of the text) triples."""
     content = seg.content
     content = _ENV_WRAP.sub(lambda m: " " * len(m.group(0)), content)
     content = re.sub(r"\\(?:short)?intertext\s*\{(?:[^{}]|\{[^{}]*\})*\}", lambda m: " " * len(m.group(0)), content)
@@ -291,7 +291,7 @@ def split_rows(seg: Segment, line_of) -> list[tuple[int, str]]:
         if not stripped:
             continue
         lead = len(row) - len(row.lstrip())
-        out.append((line_of(seg.start + off + lead), stripped))
+        out.append((line_of(seg.start + off + lead), stripped, seg.start + off + lead))
     return out
 
 
@@ -350,7 +350,7 @@ def _names_a_quantity(word: str, rest: str) -> bool:
 _STATEMENT_BREAK = re.compile(r"[,;]?\s*\\q?quad(?![A-Za-z])|;")
 
 
-def split_statements(row: str) -> list[str]:
+def split_statements(row: str) -> list[tuple[int, str]]:
     """'z = \\mu + \\sigma\\epsilon, \\quad \\epsilon \\sim N(0, 1)' -> two statements.
 
     A row is cut at a top-level ';' or '\\quad' (with an optional comma before it) when the
@@ -367,7 +367,7 @@ def split_statements(row: str) -> list[str]:
             if m:
                 rest = row[m.end():]
                 if isinstance(split_relations(rest), str) or len(split_relations(rest)) > 1:
-                    parts.append(row[last:i])
+                    parts.append((last, row[last:i]))
                     last = m.end()
                 i = m.end()
                 continue
@@ -376,8 +376,8 @@ def split_statements(row: str) -> list[str]:
             i += m.end() if m else 1
             continue
         i += 1
-    parts.append(row[last:])
-    return [p for p in parts if p.strip()]
+    parts.append((last, row[last:]))
+    return [(off, p) for off, p in parts if p.strip()]
 
 
 _LEADING = re.compile(r"^(?:\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|~)+")
@@ -386,6 +386,12 @@ _TRAILING = re.compile(r"(?:\s|\\[,;:! ]|\\q?quad(?![A-Za-z])|~|[.,;:]|\\\.)+$")
 
 def split_relations(row: str) -> list[tuple[str | None, str]] | str:
     """'A = B \\leq C' -> [(None, 'A'), ('=', 'B'), ('<=', 'C')]; a string when unsupported."""
+    out = split_relations_at(row)
+    return out if isinstance(out, str) else [(r, t) for r, t, _ in out]
+
+
+def split_relations_at(row: str) -> list[tuple[str | None, str, int]] | str:
+    """Like split_relations, with the offset in ``row`` where each piece starts."""
     row = row.replace("&", " ")
     parts: list[tuple[str | None, str]] = []
     depth, last, rel, i = 0, 0, None, 0
@@ -417,7 +423,7 @@ def split_relations(row: str) -> list[tuple[str | None, str]] | str:
                     r = _relation_of(m)
                 if r == "?":
                     return f"relation '{m.group(0).strip()}' is not checked"
-                parts.append((rel, row[last:i]))
+                parts.append((rel, row[last:i], last))
                 rel, last = r, m.end()
                 i = m.end()
                 continue
@@ -426,15 +432,17 @@ def split_relations(row: str) -> list[tuple[str | None, str]] | str:
             i += m.end() if m else 2
             continue
         i += 1
-    parts.append((rel, row[last:]))
+    parts.append((rel, row[last:], last))
     out = []
-    for k, (r, t) in enumerate(parts):
+    for k, (r, t, off) in enumerate(parts):
+        lead = _LEADING.match(t)
+        off += lead.end() if lead else 0
         t = _LEADING.sub("", t).strip()
         if k == len(parts) - 1:
             # an equation number set off by a space command: a = b \qquad (3)
             t = re.sub(r"(?:\\q?quad|\\hfill)\s*\(\s*\d+(?:\.\d+)*[a-z]?\s*\)\s*[.,]?\s*$", "", t)
             t = _TRAILING.sub("", t).strip()
-        out.append((r, t))
+        out.append((r, t, off))
     return out
 
 
@@ -521,8 +529,11 @@ class _Reader:
         count = 0
         last_decl = -2
         for si, seg in enumerate(segments):
-            rows = split_rows(seg, self.line_of) if seg.kind == "display" else \
-                [(self.line_of(seg.start), seg.content.strip())]
+            if seg.kind == "display":
+                rows = split_rows(seg, self.line_of)
+            else:
+                lead = len(seg.content) - len(seg.content.lstrip())
+                rows = [(self.line_of(seg.start + lead), seg.content.strip(), seg.start + lead)]
             if seg.kind == "inline":
                 d = self._samples_decl(seg, segments, si)
                 if d is not None:
@@ -533,22 +544,25 @@ class _Reader:
                     decls.append(d)
                     continue
             statements = []
-            for line, raw in rows:
+            for line, raw, at in rows:
                 row, _remark = strip_comment(raw)
-                statements.extend((line, part) for part in split_statements(row))
-            for line, row in statements:
+                statements.extend((self.line_of(at + off), part, at + off) for off, part in split_statements(row))
+            for line, row, at in statements:
                 count += 1
                 if count > MAX_EXPRESSIONS:
                     self.notes.append(f"line {line}: more than {MAX_EXPRESSIONS} rows of math; the rest is not read")
                     return frags, decls
+                at += len(row) - len(row.lstrip())
                 row = row.strip()
                 if not row or _EQ_NUMBER.match(re.sub(r"\\(?:tag|label)\s*\{[^{}]*\}", "", row).strip()):
                     continue
-                pieces = split_relations(row)
-                if isinstance(pieces, str):
-                    self.notes.append(f"line {line}: {pieces}; the row is skipped")
+                located = split_relations_at(row)
+                if isinstance(located, str):
+                    self.notes.append(f"line {line}: {located}; the row is skipped")
                     continue
-                pieces = [(r, t) for r, t in pieces]
+                pieces = [(r, t) for r, t, _ in located]
+                # the line of each piece: a row may run over several lines of the file
+                where = [self.line_of(at + off) for _, _, off in located]
                 if not _meaningful(pieces):
                     continue
                 rels = [r for r, _ in pieces[1:]]
@@ -560,7 +574,7 @@ class _Reader:
                     continue
                 if len(pieces) == 1:
                     if seg.kind == "display" and pieces[0][1]:
-                        current = _Frag([[line, pieces[0][1], None]])
+                        current = _Frag([[where[0], pieces[0][1], None]])
                         frags.append(current)
                     elif _DENSITY_HEAD.match(pieces[0][1]) and len(self.mentions) < 200:
                         self.mentions.append(pieces[0][1])  # $p(z)$: a density the text talks about
@@ -584,15 +598,16 @@ class _Reader:
                 if not head:
                     if current is None:
                         self.notes.append(f"line {line}: a row starts with '{rels[0]}' but nothing precedes it")
-                        current = _Frag([[line, pieces[1][1], None]])
+                        current = _Frag([[where[1], pieces[1][1], None]])
                         frags.append(current)
-                        for r, t in pieces[2:]:
-                            current.lines.append([line, t, r])
+                        for k, (r, t) in enumerate(pieces[2:], start=2):
+                            current.lines.append([where[k], t, r])
                         continue
-                    for r, t in pieces[1:]:
-                        current.lines.append([line, t, r])
+                    for k, (r, t) in enumerate(pieces[1:], start=1):
+                        current.lines.append([where[k], t, r])
                     continue
-                current = _Frag([[line, head, None]] + [[line, t, r] for r, t in pieces[1:]])
+                current = _Frag([[where[0], head, None]] +
+                                [[where[k], t, r] for k, (r, t) in enumerate(pieces[1:], start=1)])
                 frags.append(current)
         return frags, decls
 
