@@ -249,3 +249,27 @@ def test_estimate_over_undeclared_samples_is_not_an_error():
     s = by_line(r)
     assert s[3].verdict == "unverified" and "samples of w" in s[3].message
     assert s[5].verdict == "invalid"   # written as an equality, it is a plain claim
+
+
+def test_checking_budget_leaves_later_steps_unverified():
+    import time as _time
+
+    class Slow(ToyChecker):
+        def __call__(self, *a, **k):
+            _time.sleep(0.3)
+            return super().__call__(*a, **k)
+
+    opts = GradeOptions(examples=10, time_limit=2.0, budget=0.5)
+    chain = [(1, None, "a + b")] + [(k, "=", f"(a + {k})^2 - a^2 - {2 * k - 1}*a - {k * k} + b") for k in range(2, 8)]
+    r = Grader(opts, StepCache(), checker=Slow()).grade_submission(build([("chain", chain)]))
+    verdicts = [s.verdict for s in r.steps]
+    assert verdicts[0] == "valid" and verdicts[-1] == "unverified"
+    assert "budget" in r.steps[-1].message and any("budget" in n for n in r.notes)
+    assert "invalid" not in verdicts
+
+
+def test_soft_budget_leaves_room_for_one_slow_check():
+    from elbo_proofs.grading.grader import soft_budget
+
+    assert soft_budget(300, 5) == 255
+    assert soft_budget(10, 5) == 5

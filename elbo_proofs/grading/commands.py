@@ -112,7 +112,7 @@ def _progress(total: int, show: bool):
 def _run(args) -> int:
     from ..errors import InputError
     from .batch import BatchConfig, collect_paths, grade_batch
-    from .grader import GradeOptions
+    from .grader import GradeOptions, soft_budget
     from .results import GRADED, UNREADABLE
 
     assignment = None
@@ -129,7 +129,7 @@ def _run(args) -> int:
             raise InputError("the folder for the output does not exist", file=args.output)
 
     options = GradeOptions(examples=args.examples, time_limit=args.time_limit, numeric=not args.no_numeric,
-                           hints=not args.no_hints)
+                           hints=not args.no_hints, budget=soft_budget(args.timeout, args.time_limit))
     tmp = None
     cache_path = None
     if not args.no_cache:

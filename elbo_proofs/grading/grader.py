@@ -48,6 +48,16 @@ class GradeOptions:
     numeric: bool = True
     hints: bool = True
     hint_examples: int = 20
+    # seconds of checking per submission (reading included); past it, steps not yet
+    # in the cache are reported unverified instead of checked, so a long submission is
+    # graded in part rather than killed by the batch's hard timeout.  None: no budget.
+    budget: float | None = None
+
+
+def soft_budget(timeout: float, time_limit: float) -> float:
+    """The checking budget that leaves room, before the hard per-submission timeout,
+    for the slowest single check (symbolic time_limit plus twice that numerically)."""
+    return max(0.5 * timeout, 0.9 * timeout - 3 * time_limit)
 
 
 def compose(relations: list[str]) -> str | None:
@@ -111,6 +121,8 @@ class Grader:
         self.assignment = assignment
         self._checker = checker
         self._reader = reader
+        self._started: float | None = None
+        self.budget_ran_out = False
 
     # -- the two collaborators, imported late so each can be replaced in tests --
     @property
@@ -133,20 +145,27 @@ class Grader:
     def grade_path(self, path) -> SubmissionResult:
         from ..errors import InputError
 
-        start = time.perf_counter()
+        start = self._started = time.perf_counter()
         max_score = self.assignment.points if self.assignment is not None else 10.0
         try:
             submission = self.reader(path)
         except InputError as exc:
             return failed(str(path), str(exc.message if hasattr(exc, "message") else exc), status=UNREADABLE,
                           max_score=max_score, seconds=time.perf_counter() - start)
-        result = self.grade_submission(submission)
+        try:
+            result = self.grade_submission(submission)
+        finally:
+            self._started = None
         result.path = str(path)
         result.seconds = time.perf_counter() - start
         return result
 
     def grade_submission(self, submission) -> SubmissionResult:
         start = time.perf_counter()
+        outer = self._started is not None
+        if not outer:
+            self._started = start
+        self.budget_ran_out = False
         hits0, misses0 = self.cache.hits, self.cache.misses
         run = _Run(self, submission)
         steps = run.grade_all()
@@ -160,7 +179,16 @@ class Grader:
         result.cache_hits = self.cache.hits - hits0
         result.cache_misses = self.cache.misses - misses0
         result.seconds = time.perf_counter() - start
+        if self.budget_ran_out:
+            result.notes.append(f"the checking budget of {self.options.budget:g} s ran out: "
+                                "steps after that point are unverified, not checked")
+        if not outer:
+            self._started = None
         return result
+
+    def over_budget(self) -> bool:
+        b = self.options.budget
+        return bool(b) and self._started is not None and time.perf_counter() - self._started > b
 
     # -- one checker call, through the cache -------------------------------------
     def check(self, lhs, rhs, relation: str, context, *, examples: int | None = None,
@@ -173,6 +201,10 @@ class Grader:
         hit = self.cache.get(key)
         if hit is not None:
             return hit, True
+        if self.over_budget():
+            self.budget_ran_out = True
+            return StepVerdict(Status.NOT_CHECKABLE, relation, method="none",
+                               message=f"not checked: the submission's checking budget ({o.budget:g} s) ran out"), False
         try:
             v = self.checker(lhs, rhs, relation, step_context(lhs, rhs, context), examples=examples,
                              time_limit=time_limit, numeric=o.numeric)
@@ -382,6 +414,8 @@ class _Run:
         from ..checking.canonical import Canonicalizer
         from ..checking.timeout import time_limit
 
+        if self.grader.over_budget():
+            raise TimeoutError("checking budget ran out")
         with time_limit(min(self.grader.options.time_limit, 2.0)):
             return Canonicalizer(step_context(e, None, self.context))(e)
 
