@@ -273,3 +273,21 @@ def test_soft_budget_leaves_room_for_one_slow_check():
 
     assert soft_budget(300, 5) == 255
     assert soft_budget(10, 5) == 5
+
+
+def test_a_line_after_an_uncheckable_line_is_not_blamed_for_it():
+    """Line 3 cannot be checked (an estimate) and is in fact off; line 4 follows from line 2,
+    the last checked line, so the grader cannot say which of 3 or 4 is wrong and blames neither."""
+    r = grade(build([("chain", [(1, None, "a + b"), (2, "=", "b + a"), (3, "~=", "a + 2*b"), (4, "=", "a + b"),
+                                (5, "=", "b + a")])]))
+    s = by_line(r)
+    assert s[3].verdict == "unverified"
+    assert s[4].verdict == "unverified" and "line 3" in s[4].message and "line 2" in s[4].message
+    assert s[5].verdict == "valid"
+    assert r.first_error_line is None
+
+
+def test_a_wrong_line_after_an_uncheckable_line_is_still_wrong():
+    r = grade(build([("chain", [(1, None, "a + b"), (2, "~=", "a + b"), (3, "=", "a + 5*b")])]))
+    s = by_line(r)
+    assert s[2].verdict == "unverified" and s[3].verdict == "invalid"

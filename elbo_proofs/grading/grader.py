@@ -501,6 +501,7 @@ class _Run:
     def _chain(self, n, lines: list[_Line]):
         prev = None        # index of the last readable line
         anchor = None      # index of the last line known to be on track
+        verified = None    # index of the last line reached by a valid step (or the head)
         off_track = False
         error_line = None
         skipped = []       # unreadable lines since prev
@@ -515,7 +516,7 @@ class _Run:
             if prev is None:
                 if i > 0:
                     self._step(n, ln, UNVERIFIED, "not checkable: the line before could not be read")
-                prev = anchor = i
+                prev = anchor = verified = i
                 skipped = []
                 continue
             rels = [lines[k].relation or "=" for k in range(prev + 1, i + 1)]
@@ -533,7 +534,7 @@ class _Run:
             if defined is not None and rel_prev == "=" and not off_track:
                 self._step(n, ln, VALID, f"definition of {defined}", against=p.line, lhs=_text(p.expr),
                            rhs=_text(ln.expr))
-                prev = anchor = i
+                prev = anchor = verified = i
                 skipped = []
                 continue
             gap = (f" (line{'s' if len(skipped) > 1 else ''} {', '.join(map(str, skipped))} in between could not be read)"
@@ -543,7 +544,17 @@ class _Run:
                 fields = self._verdict_fields(v, cached, p.expr, ln.expr)
                 if _holds(v):
                     self._step(n, ln, VALID, self._ok_message(v), against=p.line, **fields)
-                    anchor = i
+                    anchor = verified = i
+                elif (v.status is Status.REFUTED and not opaque and not skipped and verified is not None
+                      and verified != prev and self._follows_from(lines, verified, i)):
+                    # the line before could not be checked and may be the wrong one: this line
+                    # follows from the last checked line, so it is not blamed
+                    w = lines[verified]
+                    self._step(n, ln, UNVERIFIED,
+                               f"not checkable: does not follow from line {p.line}, which could not be checked, "
+                               f"but follows from line {w.line}; if there is an error, it is at line {p.line}",
+                               against=p.line, counterexample=_counterexample(v), **fields)
+                    anchor = verified = i
                 elif v.status is Status.REFUTED and not opaque and not skipped:
                     self._wrong(n, ln, p.expr, ln.expr, rel_prev, v, cached, against=p.line,
                                 message=f"does not follow from line {p.line}")
@@ -562,7 +573,10 @@ class _Run:
                 va = None
                 if rel_anchor is not None:
                     va, ca, _ = self.check(a.expr, ln.expr, rel_anchor)
+                    if not _holds(va) and rel_anchor != "=":
+                        va, ca, _ = self.check(a.expr, ln.expr, "=")   # the stronger claim
                 if va is not None and _holds(va):
+                    verified = i
                     self._step(n, ln, VALID,
                                f"back on track: follows from line {a.line}"
                                + (f" ({self._ok_message(va)})" if va.status is Status.SUPPORTED else ""),
@@ -586,6 +600,16 @@ class _Run:
                         self._step(n, ln, UNVERIFIED, msg, against=p.line, **fields)
             prev = i
             skipped = []
+
+    def _follows_from(self, lines, k: int, i: int) -> bool:
+        rel = compose([lines[j].relation or "=" for j in range(k + 1, i + 1)])
+        if rel is None:
+            return False
+        v, _, _ = self.check(lines[k].expr, lines[i].expr, rel)
+        if not _holds(v) and rel != "=":
+            # an equality is the stronger claim: it implies <=, >= and "an estimate of"
+            v, _, _ = self.check(lines[k].expr, lines[i].expr, "=")
+        return _holds(v)
 
     # -- the assignment's goal -----------------------------------------------------
     def _equivalent(self, a, b) -> bool:
