@@ -136,7 +136,7 @@ def download(data_dir: Path, stems, mirrors=MIRRORS, md5=MD5, timeout: float = 2
                 with urllib.request.urlopen(url, timeout=timeout) as response:
                     body = response.read()
             except (urllib.error.URLError, OSError, ValueError) as exc:
-                errors.append(f"{url}: {getattr(exc, 'reason', exc)}")
+                errors.append(f"{url}: {getattr(exc, 'reason', None) or exc}")
                 continue
             got = hashlib.md5(body).hexdigest()
             if stem in md5 and got != md5[stem]:
@@ -149,8 +149,9 @@ def download(data_dir: Path, stems, mirrors=MIRRORS, md5=MD5, timeout: float = 2
             os.replace(tmp, data_dir / f"{stem}.gz")
             break
         else:
+            # One line: the last mirror's reason stands for all (usually "no network").
             raise MNISTError(
-                f"cannot download {stem}.gz ({'; '.join(errors) or 'no mirror'}); "
+                f"cannot download {stem}.gz from {len(mirrors)} mirror(s) ({errors[-1] if errors else 'none given'}); "
                 + _where_to_put(data_dir)
             )
 
