@@ -9,6 +9,7 @@ same machine, same number of epochs; both report the same test ELBO estimate
 printed as a table and as JSON.
 
     python bench/train_throughput.py --data-dir ../shared/datasets/mnist --epochs 5
+    python bench/train_throughput.py --variants --device cuda   # each CUDA setting alone
 """
 
 from __future__ import annotations
@@ -85,6 +86,35 @@ def summary(runs: list[list[dict]]) -> dict:
             "final_test_elbo": statistics.mean(run[-1]["test_elbo"] for run in runs)}
 
 
+CPU_VARIANTS = [
+    dict(precision="fp32"), dict(precision="bf16"),
+    dict(precision="bf16", batch_size=256), dict(precision="bf16", batch_size=512, lr=2e-3),
+]
+CUDA_VARIANTS = [
+    dict(precision="fp32", compile="off"), dict(precision="tf32", compile="off"),
+    dict(precision="tf32", compile="on"), dict(precision="tf32", compile="cudagraphs"),
+    dict(precision="bf16", compile="cudagraphs"),
+    dict(precision="tf32", compile="cudagraphs", batch_size=512, lr=2e-3),
+    dict(precision="tf32", compile="cudagraphs", batch_size=2048, lr=4e-3),
+]
+
+
+def variants(args, expr) -> list[dict]:
+    """Each speed setting of `train` alone: seconds per epoch and the ELBO it reaches."""
+    rows = []
+    for extra in CUDA_VARIANTS if args.device == "cuda" else CPU_VARIANTS:
+        with tempfile.TemporaryDirectory() as out:
+            cfg = TrainConfig(**{**dict(data_dir=args.data_dir, out=out, device=args.device, epochs=args.epochs,
+                                        seed=args.seed, iw_samples=10, progress=False, threads=args.threads,
+                                        download=False), **extra})
+            history = train(cfg, expr, log=lambda *_: None)["history"]
+        row = {"variant": extra, **summary([history])}
+        rows.append(row)
+        print(f"{json.dumps(extra):<75} first {row['first_epoch_s']:7.3f} s  median {row['median_epoch_s']:7.3f} s/epoch"
+              f"  test ELBO {row['final_test_elbo']:8.2f}", flush=True)
+    return rows
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "datasets" / "mnist"))
@@ -96,9 +126,17 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--repeats", type=int, default=1, help="alternate the two loops this many times (default: one run)")
     p.add_argument("--json", default=None, help="also write the results here")
+    p.add_argument("--variants", action="store_true",
+                   help="instead: time each speed setting of train alone (precision, compile, batch size) on --device")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="for --variants")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.variants:
+        rows = variants(args, vae_elbo_expression())
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+        return 0
 
     expr = vae_elbo_expression()
     mnist = load_mnist(args.data_dir)
