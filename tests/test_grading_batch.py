@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
-import types
 from argparse import ArgumentParser
 
 import pytest

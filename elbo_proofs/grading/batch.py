@@ -24,7 +24,7 @@ from typing import Callable
 
 from .cache import StepCache
 from .grader import GradeOptions, Grader
-from .results import FAILED, SubmissionResult, failed
+from .results import SubmissionResult, failed
 
 GradeFn = Callable[[str, "BatchConfig", StepCache], dict]
 
