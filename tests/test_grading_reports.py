@@ -44,3 +44,9 @@ def test_json_report_fields():
 def test_not_graded_submission_in_text():
     r = SubmissionResult(path="x.md", status="failed", reason="timed out after 3 s").to_dict()
     assert "not graded" in render_to_string([r]) and "timed out" in render_to_string([r])
+
+
+def test_summary_table_for_several_submissions():
+    other = SubmissionResult(path="b.md", status="failed", reason="timed out after 3 s").to_dict()
+    text = render_to_string([_result(), other], width=200)
+    assert "summary" in text and "b.md" in text and "timed out" in text and "5/10" in text

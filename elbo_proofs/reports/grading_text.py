@@ -85,6 +85,21 @@ def render(results: list[dict], console: Console | None = None) -> None:
     for r in results:
         render_submission(r, console)
     if len(results) > 1:
+        summary = Table(title=Text("summary"), title_justify="left")
+        for col, just in (("submission", "left"), ("score", "right"), ("first error", "right"), ("valid", "right"),
+                          ("invalid", "right"), ("unverified", "right"), ("unparsed", "right"), ("status", "left")):
+            summary.add_column(col, justify=just, no_wrap=col != "submission", overflow="fold")
+        for r in results:
+            c = r.get("counts") or {}
+            first = r.get("first_error_line")
+            status = r.get("status", "")
+            summary.add_row(
+                Text(str(r.get("path", ""))), Text(f"{r.get('score', 0):g}/{r.get('max_score', 0):g}"),
+                Text(str(first) if first else "-", style="red" if first else ""),
+                *(Text(str(c.get(k, 0))) for k in ("valid", "invalid", "unverified", "unparsed")),
+                Text(status if status == "graded" else f"{status}: {r.get('reason', '')}",
+                     style="" if status == "graded" else "bold red"))
+        console.print(summary)
         graded = [r for r in results if r.get("status") == "graded"]
         wrong = sum(1 for r in graded if r.get("first_error_line"))
         not_graded = len(results) - len(graded)
