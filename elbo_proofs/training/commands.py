@@ -47,7 +47,7 @@ def _add_train(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--compile", choices=("auto", "on", "off", "cudagraphs"), default=d["compile"],
                    help="torch.compile the loss (auto: on CUDA; cudagraphs: also replay each step as a CUDA graph)")
     p.add_argument("--precision", choices=("auto", "fp32", "tf32", "bf16"), default=d["precision"],
-                   help="matmul precision (auto: tf32 on CUDA, fp32 on CPU)")
+                   help="matmul precision (auto: tf32 on CUDA; bf16 on CPUs with native bf16, else fp32)")
     p.add_argument("--names", default=d["names"],
                    help="the ELBO's vectors for data, Bernoulli mean, encoder mean, encoder std (default %(default)s)")
     p.add_argument("--threads", type=int, default=d["threads"], help="CPU threads (default: torch's choice)")
