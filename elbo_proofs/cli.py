@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .argtypes import positive_int
 from .errors import InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -85,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="verify derivation files step by step, symbolically and numerically")
     check.add_argument("paths", nargs="+", help="derivation .yaml files or folders of them")
     check.add_argument("--format", choices=["table", "json"], default="table")
-    check.add_argument("--examples", type=_positive_int, default=50, help="numeric examples per step (default 50)")
+    check.add_argument("--examples", type=positive_int, default=50, help="numeric examples per step (default 50)")
     check.add_argument("--time-limit", type=float, default=5.0, help="seconds of symbolic work per step (default 5)")
     check.add_argument("--no-numeric", action="store_true", help="skip the numeric cross-check")
     check.add_argument("--rules", action="store_true", help="show the rewrite rules each proof used")
@@ -98,13 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         mod.register(sub)
     return parser
-
-
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def main(argv=None) -> int:

@@ -13,38 +13,10 @@ import shutil
 import sys
 import tempfile
 
+from ..argtypes import nonnegative_int, positive_int, positive_seconds
+
 EXIT_OK, EXIT_INVALID, EXIT_BAD_INPUT = 0, 1, 2
 FORMATS = ("text", "json", "gradescope")
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _jobs(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 (in this process) or more")
-    return value
-
-
-def _seconds(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError("must be positive")
-    return value
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -53,15 +25,15 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="text",
                    help="text (a table per submission), json, or gradescope (results.json)")
     p.add_argument("--assignment", metavar="FILE", help="YAML assignment file: points, goal, declarations")
-    p.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+    p.add_argument("--jobs", type=nonnegative_int, default=1, metavar="N",
                    help="worker processes (default 1; 0 grades in this process, without isolation)")
-    p.add_argument("--time-limit", type=_seconds, default=5.0, metavar="SECONDS",
+    p.add_argument("--time-limit", type=positive_seconds, default=5.0, metavar="SECONDS",
                    help="symbolic work per step, seconds (default 5)")
-    p.add_argument("--timeout", type=_seconds, default=300.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=positive_seconds, default=300.0, metavar="SECONDS",
                    help="per submission; past it the submission is reported as failed (default 300)")
-    p.add_argument("--memory-limit", type=_jobs, default=4096, metavar="MB",
+    p.add_argument("--memory-limit", type=nonnegative_int, default=4096, metavar="MB",
                    help="address space per worker process, MB (default 4096; 0: no limit)")
-    p.add_argument("--examples", type=_positive_int, default=50, metavar="N",
+    p.add_argument("--examples", type=positive_int, default=50, metavar="N",
                    help="numeric examples per step (default 50)")
     p.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
     p.add_argument("--no-cache", action="store_true", help="check every step, even ones already checked")

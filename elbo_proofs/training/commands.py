@@ -11,14 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..argtypes import positive_int
 from .config import DEFAULTS
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _add_train(subparsers) -> argparse.ArgumentParser:
@@ -28,20 +22,20 @@ def _add_train(subparsers) -> argparse.ArgumentParser:
                                           "and train a VAE on MNIST.")
     p.add_argument("--derivation", default=d["derivation"], help="derivation YAML whose last step is the ELBO (default %(default)s)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d["device"])
-    p.add_argument("--epochs", type=_positive, default=d["epochs"])
-    p.add_argument("--batch-size", type=_positive, default=d["batch_size"])
-    p.add_argument("--hidden", type=_positive, default=d["hidden"], help="hidden units (default %(default)s)")
-    p.add_argument("--latent", type=_positive, default=d["latent"], help="latent dimensions (default %(default)s)")
+    p.add_argument("--epochs", type=positive_int, default=d["epochs"])
+    p.add_argument("--batch-size", type=positive_int, default=d["batch_size"])
+    p.add_argument("--hidden", type=positive_int, default=d["hidden"], help="hidden units (default %(default)s)")
+    p.add_argument("--latent", type=positive_int, default=d["latent"], help="latent dimensions (default %(default)s)")
     p.add_argument("--lr", type=float, default=d["lr"], help="Adam learning rate (default %(default)s)")
     p.add_argument("--seed", type=int, default=d["seed"])
     p.add_argument("--data-dir", default=d["data_dir"], help="folder with the MNIST IDX files (default ~/.cache/elbo-proofs/mnist)")
-    p.add_argument("--split", type=_positive, default=d["split"],
+    p.add_argument("--split", type=positive_int, default=d["split"],
                    help="with only the t10k files: train on the first N images, evaluate on the rest (default %(default)s)")
     p.add_argument("--out", default=d["out"], help="output folder (default %(default)s)")
     p.add_argument("--binarize", choices=("dynamic", "static"), default=d["binarize"],
                    help="dynamic: a fresh Bernoulli sample of each image every epoch; static: one fixed sample")
-    p.add_argument("--mc-samples", type=_positive, default=d["mc_samples"], help="reparameterized samples per image in the loss")
-    p.add_argument("--eval-mc-samples", type=_positive, default=d["eval_mc_samples"], help="samples per image for the reported ELBO")
+    p.add_argument("--mc-samples", type=positive_int, default=d["mc_samples"], help="reparameterized samples per image in the loss")
+    p.add_argument("--eval-mc-samples", type=positive_int, default=d["eval_mc_samples"], help="samples per image for the reported ELBO")
     p.add_argument("--iw-samples", type=int, default=d["iw_samples"],
                    help="importance samples for log p(x) (default 1000 on GPU, 200 on CPU)")
     p.add_argument("--compile", choices=("auto", "on", "off", "cudagraphs"), default=d["compile"],
