@@ -301,7 +301,7 @@ class Canonicalizer:
         for v, n in e.variable_count:
             result = sp.diff(result, v, n)
         self.trace.use("differentiation")
-        return self.canon(result) if result.has(sp.Derivative) is False else result
+        return result if result.has(sp.Derivative) else self.canon(result)
 
 
 def _var_of(d):

@@ -33,7 +33,7 @@ def check_step(lhs, rhs, relation: str, context: Context, *, examples: int = 50,
 
 def _symbolic(lhs, rhs, relation, context, limit):
     try:
-        with _limit(limit):
+        with _time_limit(limit):
             return prove(lhs, rhs, relation, context), ""
     except StepTimeout as exc:
         return None, f"symbolic work {exc}"
@@ -47,7 +47,7 @@ def _numeric(lhs, rhs, relation, context, examples, limit):
     from ..numeric import numeric_check
 
     try:
-        with _limit(limit * 2 if limit else None):
+        with _time_limit(limit * 2 if limit else None):
             return numeric_check(lhs, rhs, relation, context, examples=examples)
     except StepTimeout as exc:
         return _Unevaluable(f"numeric check {exc}")
@@ -60,10 +60,6 @@ class _Unevaluable:
 
     def __init__(self, detail):
         self.detail = detail
-
-
-def _limit(seconds):
-    return _time_limit(seconds)
 
 
 def _combine(sym: SymbolicResult | None, sym_error: str, num, relation: str) -> StepVerdict:

@@ -51,7 +51,7 @@ def _expect_sum(s, ctx: Context):
     their limits must not depend on the samples.
     """
     if not isinstance(s, sp.Sum):
-        return _expect_one(s, None, ctx)
+        return _expect_single(s, ctx)
     body, limits = s.function, list(s.limits)
     while isinstance(body, sp.Sum):
         limits += list(body.limits)
@@ -75,15 +75,14 @@ def _expect_sum(s, ctx: Context):
     return (hi - lo + 1) * (sp.Sum(expectation, *others) if others else expectation)
 
 
-def _expect_one(body, l, ctx: Context):
-    names = sample_names(body, ctx)
+def _expect_single(term, ctx: Context):
+    """f(z_k) for one sample z_k -> E_q[f(z)]."""
+    names = sample_names(term, ctx)
     if len(names) != 1:
         return None
     (name,) = names
-    index, var, dist = ctx.samples[name]
-    occurrences = {ix for ix in body.atoms(sp.Indexed) if ix.base.label.name == name}
-    if l is not None and any(ix.indices != (l,) for ix in occurrences):
+    _, var, dist = ctx.samples[name]
+    occurrences = {ix for ix in term.atoms(sp.Indexed) if ix.base.label.name == name}
+    if len(occurrences) != 1:
         return None
-    if l is None and len(occurrences) != 1:
-        return None
-    return Expectation(body.xreplace({ix: var for ix in occurrences}), var, dist)
+    return Expectation(term.xreplace({ix: var for ix in occurrences}), var, dist)
