@@ -179,10 +179,19 @@ def _expand_sums(e: sp.Expr) -> sp.Expr:
                      lambda n: sp.Sum(sp.expand(n.function), *n.limits))
 
 
+def _as_term(expr) -> sp.Expr:
+    """A term as given; text is never parsed here (it would go through SymPy's eval-based parser)."""
+    if isinstance(expr, (int, float)):
+        return sp.Float(expr) if isinstance(expr, float) else sp.Integer(expr)
+    if not isinstance(expr, sp.Basic):
+        raise CodegenError(f"expected a term, got a {type(expr).__name__}")
+    return expr
+
+
 def stabilize(expr: sp.Expr, roles: dict[str, str] | None = None) -> sp.Expr:
     """Steps 1 and 2: the expression over network parameters, logs rewritten."""
     roles = {**DEFAULT_ROLES, **(roles or {})}
-    e = substitute_roles(sp.sympify(expr), roles)
+    e = substitute_roles(_as_term(expr), roles)
     e = _stabilize(e)
     e = _canonical_logsigmoid(e)
     return _expand_sums(e)
@@ -405,7 +414,7 @@ class CompiledExpression:
         import torch
         import torch.nn.functional as F
 
-        self.expr = sp.sympify(expr)
+        self.expr = _as_term(expr)
         self.roles = {**DEFAULT_ROLES, **(roles or {})}
         self.stable = stabilize(self.expr, self.roles)
         taken: set[str] = set()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import asdict, dataclass, fields
 
 from .mnist import DEFAULT_SPLIT
@@ -33,8 +35,63 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        """A configuration from stored data (a checkpoint), every value checked by type and range.
+
+        Raises ConfigError naming the first bad field; fields this version does not know are ignored.
+        """
+        if not isinstance(d, dict):
+            raise ConfigError(f"the configuration is a {type(d).__name__}, not a mapping")
+        values = {}
+        for f in fields(cls):
+            if f.name in d:
+                values[f.name] = _checked(f.name, d[f.name], DEFAULTS[f.name])
+        return cls(**values)
+
+
+class ConfigError(ValueError):
+    """A stored configuration value of the wrong type or out of range."""
+
+
+# Ranges and choices of the stored fields (the command line enforces the same through argparse).
+AT_LEAST_ONE = ("epochs", "batch_size", "hidden", "latent", "mc_samples", "eval_mc_samples", "split")
+AT_LEAST_ZERO = ("seed", "iw_samples", "threads")
+CHOICES = {
+    "device": ("auto", "cpu", "cuda"),
+    "binarize": ("dynamic", "static"),
+    "compile": ("auto", "on", "off", "cudagraphs"),
+    "precision": ("auto", "fp32", "tf32", "bf16"),
+}
+UPPER = {"hidden": 1 << 16, "latent": 1 << 12, "mc_samples": 1 << 12, "eval_mc_samples": 1 << 12,
+         "iw_samples": 1 << 16, "batch_size": 1 << 20, "epochs": 1 << 20, "threads": 1 << 10}
+MAX_TEXT = 4096
+_NAME = re.compile(r"^[^\W\d]\w{0,63}$")
+
+
+def _checked(name: str, value, default):
+    """`value` if it has the type of the field's default and lies in its range, else ConfigError."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    elif default is None or isinstance(default, str):  # data_dir may be None
+        ok = (value is None and default is None) or (isinstance(value, str) and len(value) <= MAX_TEXT)
+    else:
+        ok = False
+    if not ok:
+        raise ConfigError(f"{name} has a value of type {type(value).__name__}, which is not a {type(default).__name__}")
+    if name in AT_LEAST_ONE and value < 1 or name in AT_LEAST_ZERO and value < 0:
+        raise ConfigError(f"{name} is {value}, which is out of range")
+    if name in UPPER and value > UPPER[name]:
+        raise ConfigError(f"{name} is {value}, above the largest accepted {UPPER[name]}")
+    if name == "lr" and not value > 0:
+        raise ConfigError(f"lr is {value}; it must be positive")
+    if name == "names" and not all(_NAME.match(part.strip()) for part in value.split(",")):
+        raise ConfigError(f"names is {value[:40]!r}; expected four names separated by commas")
+    if name in CHOICES and value not in CHOICES[name]:
+        raise ConfigError(f"{name} is {value[:40]!r}; expected one of {', '.join(CHOICES[name])}")
+    return value
 
 
 DEFAULTS = asdict(TrainConfig())

@@ -11,10 +11,11 @@ import math
 import time
 from pathlib import Path
 
-import sympy as sp
 import torch
 import torch.nn.functional as F
 
+from ..terms.serialize import TermDataError, term_from_data
+from .config import ConfigError
 from .derivation import TrainingInputError
 from .images import save_grid, save_reconstructions
 from .loop import ELBO, TrainConfig, binarize_fixed, estimate, report_lines, resolve_device, set_precision
@@ -96,16 +97,34 @@ def load_checkpoint(path, device: str = "auto"):
         raise TrainingInputError(f"no checkpoint at {path}")
     dev = resolve_device(device)
     try:
+        # weights_only: tensors and plain containers, never pickled code.
         ckpt = torch.load(path, map_location=dev, weights_only=True)
+    except Exception as exc:
+        raise TrainingInputError(f"{path} is not a readable checkpoint: {_first_line(exc)}") from None
+    if not isinstance(ckpt, dict) or not {"config", "model", "objective"} <= set(ckpt):
+        raise TrainingInputError(f"{path} is not a checkpoint written by train (it needs config, model and objective)")
+    try:
         cfg = TrainConfig.from_dict(ckpt["config"])
-        expr = sp.sympify(ckpt["expr"])
+        # The objective is a term tree read back node by node; nothing stored is evaluated.
+        expr = term_from_data(ckpt["objective"])
+    except (ConfigError, TermDataError) as exc:
+        raise TrainingInputError(f"{path}: {exc}") from None
+    try:
         model = VAE(784, cfg.hidden, cfg.latent).to(dev)
         model.load_state_dict(ckpt["model"])
-    except TrainingInputError:
-        raise
     except Exception as exc:
-        raise TrainingInputError(f"{path} is not a readable checkpoint: {' '.join(str(exc).split())[:300]}") from None
-    return cfg, model, ELBO(expr, cfg), dev
+        raise TrainingInputError(f"{path}: the stored weights do not fit the model: {_first_line(exc)}") from None
+    try:
+        elbo = ELBO(expr, cfg)
+    except TrainingInputError as exc:
+        raise TrainingInputError(f"{path}: {exc}") from None
+    return cfg, model, elbo, dev
+
+
+def _first_line(exc: Exception) -> str:
+    """The first sentence of an error, on one line (torch's load errors run to paragraphs)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text.split(". ")[0][:300]
 
 
 def evaluate(checkpoint, data_dir: str | None = None, device: str = "auto", iw_samples: int = 0,

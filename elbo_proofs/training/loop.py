@@ -17,6 +17,7 @@ import numpy as np
 import sympy as sp
 import torch
 
+from ..terms.serialize import term_to_data
 from .config import TrainConfig
 from .codegen import LOGITS, STD_LOGVAR, VALUE, CodegenError, compile_expression
 from .derivation import TrainingInputError
@@ -229,7 +230,7 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
     saved = asdict(cfg)
     if cfg.data_dir:  # so that `evaluate` finds the data from any working directory
         saved["data_dir"] = str(Path(cfg.data_dir).resolve())
-    torch.save({"config": saved, "model": model.state_dict(), "expr": sp.srepr(expr),
+    torch.save({"config": saved, "model": model.state_dict(), "objective": term_to_data(expr),
                 "history": history}, ckpt_path)
     report = final_report(model, elbo, cfg, mnist, device, test_x)
     report.update({"checkpoint": str(ckpt_path)})
