@@ -16,8 +16,10 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _derivation_files(paths):
+    from .builtin import resolve
+
     for p in paths:
-        p = Path(p)
+        p = resolve(p)
         if p.is_dir():
             files = sorted(list(p.glob("*.yaml")) + list(p.glob("*.yml")))
             if not files:
@@ -39,6 +41,12 @@ def cmd_check(args) -> int:
 
     console = Console(highlight=False, soft_wrap=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if args.list:
+        return _list_builtin()
+    if not args.paths:
+        err.print("error: check needs a derivation file, a folder, or a shipped name (see --list)",
+                  markup=False, highlight=False)
+        return EXIT_BAD_INPUT
     results, errors = [], []
     code = EXIT_OK
     for path, problem in _derivation_files(args.paths):
@@ -63,6 +71,17 @@ def cmd_check(args) -> int:
     return code
 
 
+def _list_builtin() -> int:
+    from .builtin import FOLDER, builtin_titles
+
+    rows = builtin_titles()
+    width = max((len(n) for n, _ in rows), default=0)
+    for name, title in rows:
+        print(f"{name:<{width}}  {title}".rstrip())
+    print(f"(shipped in {FOLDER}; check one with `elbo-proofs check NAME`)")
+    return EXIT_OK
+
+
 def _exit_code(result, path, err, code) -> int:
     from .checking import Status
 
@@ -79,13 +98,24 @@ def _exit_code(result, path, err, code) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="elbo-proofs", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="elbo-proofs",
+        description="Verify ELBO, KL and reparameterization derivations step by step (check), grade student "
+                    "derivations (grade), and train or evaluate a VAE on the proved ELBO (train, evaluate).",
+        epilog="Exit codes: 0 proved or graded without error, 1 refuted, unproved or a wrong step, "
+               "2 bad input. `elbo-proofs COMMAND --help` describes each command.")
     parser.add_argument("--version", action="version", version=f"elbo-proofs {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    check = sub.add_parser("check", help="verify derivation files step by step, symbolically and numerically")
-    check.add_argument("paths", nargs="+", help="derivation .yaml files or folders of them")
-    check.add_argument("--format", choices=["table", "json"], default="table")
+    check = sub.add_parser("check", help="verify derivation files step by step, symbolically and numerically",
+                           description="Prove every step of each derivation with SymPy and cross-check it on "
+                                       "random numeric models; a wrong step gets a shrunk counterexample.")
+    check.add_argument("paths", nargs="*", metavar="PATH",
+                       help="derivation .yaml files, folders of them, or names of shipped derivations "
+                            "(kl_gaussian; see --list)")
+    check.add_argument("--list", action="store_true", help="list the derivations shipped with the package and exit")
+    check.add_argument("--format", choices=["table", "json"], default="table",
+                       help="table (one per derivation, default) or json (all results on standard output)")
     check.add_argument("--examples", type=positive_int, default=50, help="numeric examples per step (default 50)")
     check.add_argument("--time-limit", type=float, default=5.0, help="seconds of symbolic work per step (default 5)")
     check.add_argument("--no-numeric", action="store_true", help="skip the numeric cross-check")
@@ -112,6 +142,24 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of our output went away (`| head`): stop quietly, as Unix tools do.
+
+    Standard output is pointed at /dev/null so the interpreter's final flush
+    does not raise a second time.
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -20,14 +20,17 @@ def _add_train(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("train", help="train a VAE on MNIST with the loss compiled from a proved ELBO",
                               description="Compile the last expression of a proved derivation to a torch loss "
                                           "and train a VAE on MNIST.")
-    p.add_argument("--derivation", default=d["derivation"], help="derivation YAML whose last step is the ELBO (default %(default)s)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d["device"])
-    p.add_argument("--epochs", type=positive_int, default=d["epochs"])
-    p.add_argument("--batch-size", type=positive_int, default=d["batch_size"])
+    p.add_argument("--derivation", default=d["derivation"],
+                   help="derivation YAML whose last step is the ELBO, or the name of a shipped one "
+                        "(default %(default)s, shipped with the package)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d["device"],
+                   help="where to train (auto: CUDA when available, else CPU)")
+    p.add_argument("--epochs", type=positive_int, default=d["epochs"], help="passes over the training set (default %(default)s)")
+    p.add_argument("--batch-size", type=positive_int, default=d["batch_size"], help="images per step (default %(default)s)")
     p.add_argument("--hidden", type=positive_int, default=d["hidden"], help="hidden units (default %(default)s)")
     p.add_argument("--latent", type=positive_int, default=d["latent"], help="latent dimensions (default %(default)s)")
     p.add_argument("--lr", type=float, default=d["lr"], help="Adam learning rate (default %(default)s)")
-    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--seed", type=int, default=d["seed"], help="random seed for weights, batches and samples (default %(default)s)")
     p.add_argument("--data-dir", default=d["data_dir"], help="folder with the MNIST IDX files (default ~/.cache/elbo-proofs/mnist)")
     p.add_argument("--split", type=positive_int, default=d["split"],
                    help="with only the t10k files: train on the first N images, evaluate on the rest (default %(default)s)")
@@ -52,10 +55,13 @@ def _add_train(subparsers) -> argparse.ArgumentParser:
 
 
 def _add_evaluate(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("evaluate", help="report the ELBO and log p(x) of a checkpoint written by train")
-    p.add_argument("checkpoint")
+    p = subparsers.add_parser("evaluate", help="report the ELBO and log p(x) of a checkpoint written by train",
+                              description="Load a checkpoint written by train and report its test ELBO and "
+                                          "importance-weighted log p(x).")
+    p.add_argument("checkpoint", help="checkpoint file written by train (OUT/checkpoint.pt)")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default: the one used for training)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where to evaluate (auto: CUDA when available, else CPU)")
     p.add_argument("--iw-samples", type=int, default=0, help="importance samples (default: as in training)")
     p.add_argument("--out", default=None, help="also write sample and reconstruction PNGs here")
     p.add_argument("--offline", action="store_true", help="never download MNIST files")

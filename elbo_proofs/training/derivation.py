@@ -36,6 +36,9 @@ def load_proved_elbo(path) -> sp.Expr:
         from elbo_proofs import parsing
     except ImportError as exc:  # the parser is part of the package; this only guards partial installs
         raise TrainingInputError(f"cannot load derivations: {exc}") from None
+    from elbo_proofs.builtin import resolve
+
+    path = resolve(path)
     try:
         if hasattr(parsing, "load_derivations"):
             derivations = list(parsing.load_derivations(path))
