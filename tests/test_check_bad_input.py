@@ -44,11 +44,11 @@ def one_error_line(err):
     (GOOD_HEADER + "steps:\n  - expr: mu\n  - expr: (mu + \n", "ends early"),
     (GOOD_HEADER + "steps:\n  - expr: mu\n  - expr: mu $ 2\n", "unexpected character '$'"),
     (GOOD_HEADER + "steps:\n  - expr: mu\n  - expr: mu\n    rel: '<>'\n", "unknown relation"),
-    (GOOD_HEADER + "steps:\n  - expr: mu\n  - {by: nothing}\n", "no 'expr' field"),
+    (GOOD_HEADER + "steps:\n  - expr: mu\n  - {by: nothing}\n", "missing field 'expr'"),
     (GOOD_HEADER + "steps:\n  - expr: mu\n  - expr: " + "(" * 60 + "mu" + ")" * 60 + "\n", "nests 60 brackets"),
     (GOOD_HEADER + "steps:\n  - expr: mu\n  - expr: " + "mu + " * 1500 + "mu\n", "characters long"),
     (GOOD_HEADER + "steps:\n  - expr: mu\n  - expr: 2^100000000\n", "too large"),
-    ("title: t\nsymbols: {mu: complex}\nsteps: [mu]\n", "unknown assumption"),
+    ("title: t\nsymbols: {mu: complex}\nsteps: [mu, mu]\n", "unknown assumption"),
     ("title: t\nbogus: 1\nsteps: [mu]\n", "unknown field"),
 ])
 def test_bad_input_one_line_exit_2(tmp_path, capsys, text, expect):

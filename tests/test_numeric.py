@@ -17,7 +17,7 @@ from elbo_proofs.parsing.derivation import parse_derivation
 
 
 def context(yaml_text: str):
-    return parse_derivation(textwrap.dedent(yaml_text) + '\nsteps: ["1"]\n').context
+    return parse_derivation(textwrap.dedent(yaml_text) + '\nsteps: ["1", "1"]\n').context
 
 
 KL_CTX = """

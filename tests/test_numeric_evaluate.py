@@ -22,7 +22,7 @@ POS = st.floats(0.3, 2.5)
 
 
 def context(yaml_text: str):
-    return parse_derivation(textwrap.dedent(yaml_text) + '\nsteps: ["1"]\n').context
+    return parse_derivation(textwrap.dedent(yaml_text) + '\nsteps: ["1", "1"]\n').context
 
 
 def evaluate(text, ctx, scalars=None, vectors=None, model=None, **params):

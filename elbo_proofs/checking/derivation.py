@@ -34,7 +34,7 @@ class DerivationResult:
     @property
     def proved(self) -> bool:
         results = self.steps + ([self.goal] if self.goal else [])
-        return all(s.verdict.status is Status.PROVED for s in results)
+        return bool(self.steps) and all(s.verdict.status is Status.PROVED for s in results)
 
     @property
     def refuted(self) -> bool:

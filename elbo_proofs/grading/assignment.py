@@ -18,13 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from ..errors import InputError
 
 DECLARATION_KEYS = {"symbols", "vectors", "indices", "distributions", "random", "let", "samples", "functions",
                     "densities"}
-KNOWN_KEYS = {"title", "points", "goal", "goal_points", "error_penalty", "declarations"} | DECLARATION_KEYS
 RELATIONS = {"=": "=", "==": "=", "<=": "<=", ">=": ">=", "~=": "~="}
 
 
@@ -40,76 +37,61 @@ class Assignment:
     context: object = None
 
 
-def _number(data, key, path, *, positive=False):
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"'{key}' must be a number, got {value!r}", file=path)
-    if value < 0 or (positive and value == 0):
-        raise InputError(f"'{key}' must be {'positive' if positive else 'non-negative'}, got {value!r}", file=path)
-    return float(value)
+MAX_FILE_BYTES = 200_000
+
+
+def _schema():
+    from ..parsing.derivation import DECLARATIONS
+    from ..parsing.expr_parser import MAX_LENGTH
+    from ..schema import Number, Record, Text
+
+    declarations = Record(DECLARATIONS, expected="a mapping of declarations")
+    return Record({"title": Text(max_length=1000), "points": Number(positive=True, maximum=1e6),
+                   "goal": Text(max_length=MAX_LENGTH), "goal_points": Number(maximum=1e6),
+                   "error_penalty": Number(maximum=1e6), "declarations": declarations, **DECLARATIONS},
+                  expected="a mapping (points:, goal:, declarations:)")
 
 
 def load_assignment(path) -> Assignment:
+    from ..inputs import LINE_KEY, LINES_KEY, load_yaml, read_text
     from ..parsing import parse_relation
     from ..parsing.derivation import build_context
+    from ..schema import line_of, strip, validate
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("assignment file not found", file=path) from None
-    except IsADirectoryError:
-        raise InputError("assignment path is a folder, not a YAML file", file=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read assignment file: {exc.strerror}", file=path) from None
-    except UnicodeDecodeError:
-        raise InputError("assignment file is not UTF-8 text", file=path) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"malformed YAML: {problem}", file=path, line=mark.line + 1 if mark else None) from None
+    text = read_text(path, MAX_FILE_BYTES, what="assignment file")
+    data = load_yaml(text, path)
     if data is None:
         data = {}
-    if not isinstance(data, dict):
-        raise InputError("an assignment file is a YAML mapping (points:, goal:, declarations:)", file=path)
-    unknown = set(map(str, data)) - KNOWN_KEYS
-    if unknown:
-        raise InputError(f"unknown field(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(KNOWN_KEYS))})",
-                         file=path)
-    points = _number(data, "points", path, positive=True)
-    goal_points = _number(data, "goal_points", path)
-    penalty = _number(data, "error_penalty", path)
-    points = 10.0 if points is None else points
+    data = validate(_schema(), data, path)
+    points = data.get("points", 10.0)
+    goal_points = data.get("goal_points")
+    penalty = data.get("error_penalty")
     if goal_points is not None and goal_points > points:
-        raise InputError(f"'goal_points' ({goal_points:g}) is more than 'points' ({points:g})", file=path)
+        raise InputError(f"'goal_points' ({goal_points:g}) is more than 'points' ({points:g})", file=path,
+                         line=line_of(data, "goal_points"))
 
     decl = data.get("declarations") or {}
-    if not isinstance(decl, dict):
-        raise InputError("'declarations' must be a mapping", file=path)
-    bad = set(map(str, decl)) - DECLARATION_KEYS
-    if bad:
-        raise InputError(f"unknown declaration(s): {', '.join(sorted(bad))} (known: {', '.join(sorted(DECLARATION_KEYS))})",
-                         file=path)
     merged = {k: v for k, v in data.items() if k in DECLARATION_KEYS}
-    merged.update(decl)
+    for k, v in strip(decl).items():
+        if k in merged:
+            raise InputError(f"'{k}' is given twice, at the top and under declarations:", file=path,
+                             line=line_of(decl, k))
+        merged[k] = v
+    merged[LINE_KEY] = data.get(LINE_KEY)
+    merged[LINES_KEY] = {**(data.get(LINES_KEY) or {}), **(decl.get(LINES_KEY) or {})} if decl else data.get(LINES_KEY)
     try:
         context = build_context(merged, str(path))
     except InputError as exc:
         raise exc.located(file=path) from None
-    except Exception as exc:  # anything unexpected in the declarations is still bad input
-        raise InputError(f"bad declarations: {exc}", file=path) from None
 
     goal = None
     goal_text = ""
     if data.get("goal") is not None:
-        goal_text = str(data["goal"]).strip()
+        goal_text = data["goal"].strip()
         try:
             lhs, rel, rhs = parse_relation(goal_text, context, strict=False)
         except InputError as exc:
-            raise InputError(f"goal: {exc.message}", file=path) from None
+            raise InputError(f"goal: {exc.message}", file=path, line=line_of(data, "goal")) from None
         goal = (lhs, RELATIONS.get(rel, rel), rhs)
-    return Assignment(str(path), str(data.get("title") or ""), points, goal, goal_text, goal_points, penalty, context)
+    return Assignment(str(path), data.get("title", ""), points, goal, goal_text, goal_points, penalty, context)

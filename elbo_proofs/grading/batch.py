@@ -258,11 +258,15 @@ def _warm_up() -> None:
         pass
 
 
-def collect_paths(inputs: list[str], suffixes=(".md", ".tex", ".txt")) -> tuple[list[str], bool]:
+def collect_paths(inputs: list[str], suffixes=(".md", ".tex", ".txt"),
+                  problems: list | None = None) -> tuple[list[str], bool]:
     """Expand folders into their submissions (sorted); (paths, any input was a folder).
 
     In a folder, README files and hidden files are skipped; a file named
-    explicitly is always graded.
+    explicitly is always graded.  Anything else with a submission's suffix is
+    listed, even a FIFO or an unreadable file, so that reading it reports it.
+    A subfolder that cannot be listed is appended to ``problems`` as
+    ``(path, reason)`` (or, without ``problems``, raises), never skipped in silence.
 
     Raises InputError for a path that does not exist or cannot be read.
     """
@@ -274,19 +278,36 @@ def collect_paths(inputs: list[str], suffixes=(".md", ".tex", ".txt")) -> tuple[
         p = Path(raw)
         if p.is_dir():
             folder = True
-            try:
-                found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in suffixes
-                               and not q.stem.upper().startswith("README")
-                               and not any(part.startswith(".") for part in q.relative_to(p).parts))
-            except OSError as exc:
-                raise InputError(f"cannot list folder: {exc.strerror}", file=p) from None
-            out.extend(str(q) for q in found)
+            if not os.access(p, os.R_OK | os.X_OK):
+                raise InputError("cannot list folder: permission denied", file=p)
+            found = []
+            unlisted = []
+
+            def onerror(exc, unlisted=unlisted):
+                unlisted.append((exc.filename or str(p), f"cannot list folder: {exc.strerror or exc}"))
+
+            for root, dirs, files in os.walk(p, onerror=onerror, followlinks=False):
+                rel = Path(root).relative_to(p)
+                if any(part.startswith(".") for part in rel.parts):
+                    dirs[:] = []
+                    continue
+                dirs.sort()
+                for name in files:
+                    q = Path(root) / name
+                    if (q.suffix.lower() in suffixes and not q.stem.upper().startswith("README")
+                            and not name.startswith(".")):
+                        found.append(q)
+            for where, reason in unlisted:
+                if problems is None:
+                    raise InputError(reason, file=where)
+                problems.append((str(where), reason))
+            out.extend(str(q) for q in sorted(found))
         elif p.is_file():
             if not os.access(p, os.R_OK):
                 raise InputError("cannot read file: permission denied", file=p)
             out.append(str(p))
         elif p.exists():
-            raise InputError("not a file or folder", file=p)
+            raise InputError("not a regular file or folder", file=p)
         else:
             raise InputError("no such file or folder", file=p)
     return out, folder

@@ -202,6 +202,80 @@ def verdict_from_json(text: str) -> StepVerdict:
     return StepVerdict(**{k: v for k, v in d.items() if k in known})
 
 
+CACHE_FILE = "steps.sqlite"
+_TABLE = "CREATE TABLE IF NOT EXISTS steps (key TEXT PRIMARY KEY, verdict TEXT NOT NULL, created REAL)"
+
+
+def prepare_cache_dir(folder) -> tuple[str, str | None]:
+    """(path of the cache file in ``folder``, a note or None), after checking it.
+
+    The folder is created when missing.  A folder that is not one, or that cannot
+    be read or written, is bad input (an InputError naming it).  A cache file that
+    is corrupt or not a cache (not SQLite, another table) is rebuilt, and the note
+    says so: a cache only ever costs time.
+    """
+    import os
+    import stat
+
+    from ..errors import InputError
+
+    folder = Path(folder)
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise InputError("the cache folder is not a folder", file=str(folder))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the cache folder: {exc.strerror or exc}", file=str(folder)) from None
+    if not folder.is_dir():
+        raise InputError("the cache folder is not a folder", file=str(folder))
+    if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+        raise InputError("the cache folder cannot be read and written (permission denied)", file=str(folder))
+    path = folder / CACHE_FILE
+    note = None
+    if os.path.lexists(path):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            raise InputError(f"cannot read the cache: {exc.strerror or exc}", file=str(path)) from None
+        if not stat.S_ISREG(mode):
+            raise InputError("the cache is not a regular file", file=str(path))
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise InputError("the cache cannot be read and written (permission denied)", file=str(path))
+    for attempt in range(2):
+        try:
+            conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
+            try:
+                ok = conn.execute("PRAGMA quick_check").fetchone()
+                if not ok or ok[0] != "ok":
+                    raise sqlite3.DatabaseError(f"integrity check: {ok[0] if ok else 'no answer'}")
+                conn.execute(_TABLE)
+                cols = [row[1] for row in conn.execute("PRAGMA table_info(steps)")]
+                if cols[:3] != ["key", "verdict", "created"]:
+                    raise sqlite3.DatabaseError("not a step cache")
+                conn.execute("SELECT key, verdict FROM steps LIMIT 1").fetchall()
+            finally:
+                conn.close()
+            return str(path), note
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or attempt:
+                raise InputError(f"cannot use the cache: {exc}", file=str(path)) from None
+            problem = str(exc)
+        except sqlite3.DatabaseError as exc:
+            if attempt:
+                raise InputError(f"cannot rebuild the cache: {exc}", file=str(path)) from None
+            problem = str(exc)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                os.unlink(f"{path}{suffix}")
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise InputError(f"the cache is unusable ({problem}) and cannot be removed: "
+                                 f"{exc.strerror or exc}", file=str(path)) from None
+        note = f"{path}: the cache was unusable ({problem}); rebuilt empty"
+    raise AssertionError("unreachable")
+
+
 class StepCache:
     """get/put StepVerdicts by key; ``path`` (optional) is an SQLite file shared by workers."""
 
@@ -217,14 +291,19 @@ class StepCache:
         if self.path is None:
             return None
         if self._conn is None:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
             try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=OFF")   # a cache: losing it on a crash costs only time
-            except sqlite3.DatabaseError:
-                pass
-            conn.execute("CREATE TABLE IF NOT EXISTS steps (key TEXT PRIMARY KEY, verdict TEXT NOT NULL, created REAL)")
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=OFF")   # a cache: losing it on a crash costs only time
+                except sqlite3.DatabaseError:
+                    pass
+                conn.execute(_TABLE)
+            except (OSError, sqlite3.Error):
+                # checked before the batch (prepare_cache_dir); if it breaks later, go on in memory
+                self.path = None
+                return None
             self._conn = conn
         return self._conn
 
@@ -243,8 +322,14 @@ class StepCache:
         if text is None:
             self.misses += 1
             return None
+        try:
+            verdict = verdict_from_json(text)
+        except (ValueError, TypeError, KeyError, AttributeError):  # a damaged entry: a miss, and forgotten
+            self.memory.pop(key, None)
+            self.misses += 1
+            return None
         self.hits += 1
-        return verdict_from_json(text)
+        return verdict
 
     def put(self, key: str, verdict: StepVerdict) -> None:
         text = verdict_to_json(verdict)

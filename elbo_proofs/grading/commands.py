@@ -92,8 +92,9 @@ def _run(args) -> int:
         from .assignment import load_assignment
 
         assignment = load_assignment(args.assignment)
-    paths, folder = collect_paths(args.paths)
-    if not paths:
+    problems: list = []
+    paths, folder = collect_paths(args.paths, problems=problems)
+    if not paths and not problems:
         raise InputError("no submissions (.md, .tex, .txt) found", file=", ".join(args.paths))
     if args.output:
         out_dir = os.path.dirname(os.path.abspath(args.output))
@@ -106,8 +107,11 @@ def _run(args) -> int:
     cache_path = None
     if not args.no_cache:
         if args.cache_dir:
-            os.makedirs(args.cache_dir, exist_ok=True)
-            cache_path = os.path.join(args.cache_dir, "steps.sqlite")
+            from .cache import prepare_cache_dir
+
+            cache_path, note = prepare_cache_dir(args.cache_dir)
+            if note:
+                print(f"note: {note}", file=sys.stderr)
         elif args.jobs > 1:
             tmp = tempfile.mkdtemp(prefix="elbo-grade-")
             cache_path = os.path.join(tmp, "steps.sqlite")
@@ -161,10 +165,12 @@ def _run(args) -> int:
 
         render(data, Console(highlight=False))
 
+    for where, reason in problems:
+        print(f"error: {where}: {reason}", file=sys.stderr)
     for r in results:
         if r.status == UNREADABLE:
             print(f"error: {r.path}: {r.reason}", file=sys.stderr)
-    if any(r.status == UNREADABLE for r in results):
+    if problems or any(r.status == UNREADABLE for r in results):
         return EXIT_BAD_INPUT
     if any(r.status != GRADED or r.has_invalid for r in results):
         return EXIT_INVALID

@@ -10,19 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sympy as sp
-import yaml
 
 from ..errors import InputError
+from ..inputs import LINE_KEY, LINES_KEY, load_yaml, read_text
+from ..schema import Either, ListOf, MapOf, Name, Record, Text, line_of, strip, validate
 from ..terms import ASSUMPTIONS, Context, Density
-from .expr_parser import parse_expression, parse_relation
+from .expr_parser import MAX_LENGTH, parse_expression, parse_relation
 from .names import NameResolver, PointlessNormal
 
 RELATIONS = {"=": "=", "==": "=", "<=": "<=", ">=": ">=", "~=": "~=", "approx": "~=", "≈": "~=", "≤": "<=", "≥": ">="}
 MAX_FILE_BYTES = 200_000
 MAX_STEPS = 200
-TOP_KEYS = {"title", "source", "symbols", "vectors", "indices", "distributions", "random", "let",
-            "samples", "functions", "goal", "steps", "densities", "parts"}
-PART_KEYS = {"title", "goal", "steps"}
 
 
 @dataclass
@@ -47,13 +45,34 @@ class Derivation:
     errors: list = field(default_factory=list)
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping, for error messages."""
-
-    def construct_mapping(self, node, deep=False):
-        mapping = super().construct_mapping(node, deep=deep)
-        mapping["__line__"] = node.start_mark.line + 1
-        return mapping
+# The shape of a derivation file (docs/format.md), checked before any value is used.
+DECLARATIONS = {
+    "symbols": MapOf(Text(max_length=100)),
+    "vectors": MapOf(Text(max_length=200)),
+    "indices": MapOf(Text(max_length=200)),
+    "distributions": MapOf(Text(max_length=MAX_LENGTH)),
+    "random": MapOf(Text(max_length=MAX_LENGTH)),
+    "let": MapOf(Text(max_length=MAX_LENGTH)),
+    "samples": MapOf(Record({"index": Name(), "from": Text(max_length=MAX_LENGTH)},
+                            required=frozenset({"index", "from"}), expected="a mapping with index: and from:")),
+    "functions": MapOf(Either((Text(max_length=200), ListOf(Text(max_length=200), max_length=32)))),
+    "densities": Either((Name(), ListOf(Name(), max_length=100, expected="a list of names"))),
+}
+STEP = Either((Text(max_length=MAX_LENGTH, expected="an expression"),
+               Record({"expr": Text(max_length=MAX_LENGTH), "rel": Text(max_length=20), "by": Text(max_length=2000)},
+                      required=frozenset({"expr"}), expected="a mapping with expr:, rel: and by:")))
+# a proof relates at least two expressions: one step is a claim with nothing shown
+STEPS = ListOf(STEP, min_length=2, max_length=MAX_STEPS, expected="a list of steps",
+               too_short="a derivation needs at least two steps (a start and what it equals); "
+                         "with fewer there is nothing to prove")
+PART = Record({"title": Text(max_length=1000), "goal": Text(max_length=MAX_LENGTH), "steps": STEPS},
+              required=frozenset({"steps"}), expected="a mapping with title:, goal: and steps:")
+DERIVATION_FILE = Record(
+    {"title": Text(max_length=1000), "source": Text(max_length=2000), "goal": Text(max_length=MAX_LENGTH),
+     "steps": STEPS, "parts": ListOf(PART, min_length=1, max_length=50, expected="a list of parts"),
+     **DECLARATIONS},
+    required=frozenset({"title"}), exactly_one=("steps", "parts"),
+    expected="a mapping with title: and steps:")
 
 
 def load_derivation(path) -> Derivation:
@@ -66,17 +85,8 @@ def load_derivation(path) -> Derivation:
 
 def load_derivations(path) -> list[Derivation]:
     """Every chain of a file: its `steps`, or each entry of its `parts` (sharing declarations)."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", file=path) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise InputError(f"file is {len(raw)} bytes; the limit is {MAX_FILE_BYTES}", file=path)
-    try:
-        return parse_derivations(raw.decode("utf-8"), path=str(path))
-    except UnicodeDecodeError:
-        raise InputError("file is not UTF-8 text", file=path) from None
+    text = read_text(path, MAX_FILE_BYTES)
+    return parse_derivations(text, path=str(path))
 
 
 def parse_derivation(text: str, path: str | None = None) -> Derivation:
@@ -88,83 +98,60 @@ def parse_derivation(text: str, path: str | None = None) -> Derivation:
 
 
 def parse_derivations(text: str, path: str | None = None) -> list[Derivation]:
-    try:
-        data = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"malformed YAML: {problem}", file=path, line=mark.line + 1 if mark else None) from None
-    if not isinstance(data, dict):
-        raise InputError("a derivation is a YAML mapping with title: and steps:", file=path)
-    unknown = set(data) - TOP_KEYS - {"__line__"}
-    if unknown:
-        raise InputError(f"unknown field(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(TOP_KEYS))})", file=path)
-    if "title" not in data:
-        raise InputError("missing field 'title'", file=path)
-    if "steps" not in data and "parts" not in data:
-        raise InputError("missing field 'steps'", file=path)
+    if len(text) > MAX_FILE_BYTES:
+        raise InputError(f"text is {len(text)} characters; the limit is {MAX_FILE_BYTES}", file=path)
+    data = validate(DERIVATION_FILE, load_yaml(text, path), path)
     if "parts" in data:
         parts = data["parts"]
-        if not isinstance(parts, list) or not parts or not all(isinstance(p, dict) for p in parts):
-            raise InputError("'parts' must be a non-empty list of mappings with steps:", file=path, line=data.get("__line__"))
     else:
-        parts = [{"title": data["title"], "goal": data.get("goal"), "steps": data["steps"]}]
+        parts = [{"title": data["title"], "goal": data.get("goal"), "steps": data["steps"],
+                  LINE_KEY: data.get(LINE_KEY), LINES_KEY: data.get(LINES_KEY)}]
     context = build_context(data, path)
     out = []
-    for k, part in enumerate(parts, start=1):
-        unknown = set(part) - PART_KEYS - {"__line__"}
-        if unknown:
-            raise InputError(f"part {k}: unknown field(s): {', '.join(sorted(unknown))}", file=path, line=part.get("__line__"))
-        if "steps" not in part:
-            raise InputError(f"part {k}: missing field 'steps'", file=path, line=part.get("__line__"))
-        title = str(part.get("title") or data["title"])
-        out.append(_chain(title, part.get("steps"), part.get("goal"), context, data, path))
+    for part in parts:
+        title = part.get("title") or data["title"]
+        out.append(_chain(title, part, context, data, path))
     return out
 
 
-def _chain(title, steps_raw, goal_raw, context, data, path) -> Derivation:
-    if not isinstance(steps_raw, list) or not steps_raw:
-        raise InputError("'steps' must be a non-empty list", file=path, line=data.get("__line__"))
-    if len(steps_raw) > MAX_STEPS:
-        raise InputError(f"{len(steps_raw)} steps; the limit is {MAX_STEPS}", file=path)
+def _chain(title, part, context, data, path) -> Derivation:
     steps = []
-    for n, item in enumerate(steps_raw, start=1):
+    for n, item in enumerate(part["steps"], start=1):
         if isinstance(item, str):
             item = {"expr": item}
-        if not isinstance(item, dict):
-            raise InputError("a step is a mapping with expr:, rel: and by:", file=path, step=n)
-        line = item.get("__line__")
-        if "expr" not in item:
-            raise InputError("step has no 'expr' field", file=path, step=n, line=line)
-        rel_text = str(item.get("rel", "="))
+        line = item.get(LINE_KEY) or line_of(part, "steps")
+        rel_text = item.get("rel", "=")
         if rel_text not in RELATIONS:
             raise InputError(f"unknown relation {rel_text!r} (use =, <=, >=, ~=)", file=path, step=n, line=line)
-        text = str(item["expr"])
+        text = item["expr"]
         try:
             expr = parse_expression(text, context)
         except InputError as exc:
             raise exc.located(file=path, step=n, line=line) from None
-        steps.append(Step(n, text, expr, RELATIONS[rel_text], str(item.get("by", "") or ""), line))
+        steps.append(Step(n, text, expr, RELATIONS[rel_text], item.get("by", ""), line))
     goal = None
     goal_text = ""
-    if goal_raw:
-        goal_text = str(goal_raw)
+    if part.get("goal"):
+        goal_text = part["goal"]
         try:
             goal = parse_relation(goal_text, context)
         except InputError as exc:
-            raise exc.located(file=path, step="goal") from None
+            raise exc.located(file=path, step="goal", line=line_of(part, "goal")) from None
         goal = (goal[0], RELATIONS[goal[1]], goal[2])
-    return Derivation(title, steps, context, str(data.get("source", "") or ""), path, goal, goal_text)
+    return Derivation(title, steps, context, data.get("source", ""), path, goal, goal_text)
 
 
 def _mapping(data, key, path) -> dict:
     value = data.get(key) or {}
     if not isinstance(value, dict):
-        raise InputError(f"'{key}' must be a mapping", file=path, line=data.get("__line__"))
-    return {k: v for k, v in value.items() if k != "__line__"}
+        raise InputError(f"'{key}' must be a mapping", file=path, line=line_of(data, key))
+    return strip(value)
 
 
 def build_context(data: dict, path=None) -> Context:
+    """The declarations of validated data (``DECLARATIONS``; see ``schema.validate``)."""
+    data = validate(Record(DECLARATIONS, expected="a mapping of declarations"),
+                    {k: v for k, v in data.items() if k in DECLARATIONS or k in (LINE_KEY, LINES_KEY)}, path)
     ctx = Context()
     where = dict(file=path)
     for name, kind in _mapping(data, "symbols", path).items():
@@ -181,8 +168,9 @@ def build_context(data: dict, path=None) -> Context:
     for name, vars_ in _mapping(data, "functions", path).items():
         vars_ = vars_ if isinstance(vars_, list) else [vars_]
         ctx.functions[str(name)] = tuple(_expr(str(v), ctx, f"function '{name}'", path) for v in vars_)
-    for name in data.get("densities") or []:
-        ctx.density_names.add(str(name))
+    densities = data.get("densities") or []
+    for name in [densities] if isinstance(densities, str) else densities:
+        ctx.density_names.add(name)
     resolver = NameResolver(ctx, strict=False)
     for key, family in _mapping(data, "distributions", path).items():
         density = _declared_density(str(key), ctx, resolver, path)
@@ -197,8 +185,6 @@ def build_context(data: dict, path=None) -> Context:
     for name, value in _mapping(data, "let", path).items():
         ctx.lets[ctx.symbol(str(name))] = _expr(str(value), ctx, f"let '{name}'", path)
     for name, spec in _mapping(data, "samples", path).items():
-        if not isinstance(spec, dict) or not {"index", "from"} <= set(spec):
-            raise InputError(f"samples '{name}' needs index: and from:", **where)
         idx = str(spec["index"])
         if idx not in ctx.indices:
             raise InputError(f"samples '{name}': index '{idx}' is not declared under indices:", **where)

@@ -20,6 +20,8 @@ from .names import NameResolver, PointlessNormal
 MAX_LENGTH = 4000
 MAX_NESTING = 40
 MAX_EXPONENT = 64
+MAX_NUMBER_DIGITS = 60        # significant digits of one literal
+MAX_DECIMAL_EXPONENT = 300    # |e| of a literal such as 1.5e-300
 
 
 @lru_cache(maxsize=None)
@@ -43,12 +45,37 @@ def check_bounds(text: str, *, max_length: int = MAX_LENGTH, max_nesting: int = 
 
 
 def safe_pow(base, exponent):
-    """base**exponent, refusing numeric powers large enough to stall SymPy."""
-    if exponent.is_Number and (abs(exponent) > MAX_EXPONENT) and (base.is_Number or base.is_Symbol):
-        raise InputError(f"exponent {exponent} is too large (limit {MAX_EXPONENT})")
+    """base**exponent, refusing numeric powers large enough to stall SymPy.
+
+    The bound holds whatever the base: SymPy distributes an integer power over a
+    product, so (2x)^(10^60) would compute 2^(10^60) at once.
+    """
+    if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
+        raise InputError(f"exponent {_short(exponent)} is too large (limit {MAX_EXPONENT})")
     if exponent.is_Number and base.is_Number and abs(base) > 10**6:
-        raise InputError(f"power {base}^{exponent} is too large")
+        raise InputError(f"power {_short(base)}^{_short(exponent)} is too large")
     return sp.Pow(base, exponent)
+
+
+def _short(number) -> str:
+    text = str(number)
+    return text if len(text) <= 24 else f"{text[:10]}...({len(text)} digits)"
+
+
+def number_literal(text: str):
+    """The exact value of a decimal literal (12, 0.5, 1e-3), bounded in digits and exponent."""
+    mantissa, _, exp = text.lower().partition("e")
+    digits = mantissa.replace(".", "").lstrip("0")
+    if len(digits) > MAX_NUMBER_DIGITS:
+        raise InputError(f"number {_short(text)} has more than {MAX_NUMBER_DIGITS} digits")
+    if exp:
+        try:
+            e = int(exp[:12])
+        except ValueError:
+            raise InputError(f"malformed number {_short(text)}") from None
+        if len(exp.lstrip("+-").lstrip("0")) > 6 or abs(e) > MAX_DECIMAL_EXPONENT:
+            raise InputError(f"number {_short(text)}: exponent beyond +-{MAX_DECIMAL_EXPONENT}")
+    return sp.Rational(text) if "." in text or exp else sp.Integer(int(text))
 
 
 def bind_distribution(var, dist, context: Context):
@@ -69,7 +96,7 @@ class TermBuilder(Transformer):
 
     # arithmetic
     def number(self, tok):
-        return sp.Rational(str(tok)) if "." in tok or "e" in tok.lower() else sp.Integer(int(tok))
+        return number_literal(str(tok))
 
     def name(self, tok):
         return self.r.name(str(tok))

@@ -80,17 +80,10 @@ class Submission:
 # ---------------------------------------------------------------------------
 def read_submission(path) -> Submission:
     """Read a submission file; InputError only when the file itself is unreadable."""
+    from ..inputs import read_bounded
+
     p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", file=str(p)) from None
-    if size > MAX_FILE_BYTES:
-        raise InputError(f"file is {size} bytes; the limit is {MAX_FILE_BYTES}", file=str(p))
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", file=str(p)) from None
+    raw = read_bounded(p, MAX_FILE_BYTES)  # a regular file, at most this many bytes read
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

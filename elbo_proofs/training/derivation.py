@@ -46,8 +46,10 @@ def load_proved_elbo(path) -> sp.Expr:
             derivations = [parsing.load_derivation(path)]
     except Exception as exc:  # InputError and friends carry their own location
         raise TrainingInputError(_one_line(exc, path)) from None
-    if not derivations or not derivations[-1].steps:
-        raise TrainingInputError(f"{path}: no steps, so no ELBO to train")
+    for derivation in derivations or [None]:
+        if derivation is None or len(derivation.steps) < 2:
+            raise TrainingInputError(f"{path}: a derivation with fewer than two steps proves nothing, "
+                                     "so train refuses it")
     try:
         from elbo_proofs.checking import check_derivation
     except ImportError as exc:

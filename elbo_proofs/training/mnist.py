@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import struct
 import tempfile
@@ -60,14 +61,29 @@ def default_data_dir() -> Path:
 # ---------------------------------------------------------------- IDX format
 
 
-def _read_bytes(path: Path) -> bytes:
-    raw = Path(path).read_bytes()
+# The largest MNIST file, train-images, is 47,040,016 bytes; nothing in the folder
+# may be (or inflate to) more than this, so a gzip bomb costs at most this much.
+MAX_IDX_BYTES = 64 << 20
+
+
+def _read_bytes(path: Path, limit: int = MAX_IDX_BYTES) -> bytes:
+    from ..errors import InputError
+    from ..inputs import read_bounded
+
+    try:
+        raw = read_bounded(path, limit, what="data file")
+    except InputError as exc:
+        raise MNISTError(str(exc)) from None
     if raw[:2] != b"\x1f\x8b":
         return raw
     try:
-        return gzip.decompress(raw)
+        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as inflating:
+            data = inflating.read(limit + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise MNISTError(f"{path}: corrupt or truncated gzip data ({exc})") from None
+    if len(data) > limit:
+        raise MNISTError(f"{path}: inflates to more than {limit} bytes, more than any MNIST file")
+    return data
 
 
 def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
@@ -112,7 +128,7 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, compress: bool | None 
 
 def find_file(data_dir: Path, stem: str) -> Path | None:
     for candidate in (data_dir / f"{stem}.gz", data_dir / stem):
-        if candidate.is_file():
+        if candidate.exists():  # not only regular files: reading names what else it is
             return candidate
     return None
 
