@@ -129,7 +129,7 @@ def test_cli_refuses_unproved_derivation(data_dir, tmp_path, monkeypatch, capsys
     import elbo_proofs.checking as checking
     import elbo_proofs.parsing as parsing
 
-    fake = types.SimpleNamespace(steps=[types.SimpleNamespace(expr=vae_elbo_expression())])
+    fake = types.SimpleNamespace(steps=[types.SimpleNamespace(expr=vae_elbo_expression())] * 2)
     monkeypatch.setattr(parsing, "load_derivations", lambda path: [fake], raising=False)
     monkeypatch.setattr(checking, "check_derivation", lambda d, **k: types.SimpleNamespace(
         proved=False, reasons=lambda: ["step 3: refuted: counterexample at x_1 = 0"]))
@@ -143,7 +143,7 @@ def test_load_proved_elbo_accepts_a_proved_derivation(monkeypatch):
     import elbo_proofs.checking as checking
     import elbo_proofs.parsing as parsing
 
-    fake = types.SimpleNamespace(steps=[types.SimpleNamespace(expr=vae_elbo_expression())])
+    fake = types.SimpleNamespace(steps=[types.SimpleNamespace(expr=vae_elbo_expression())] * 2)
     monkeypatch.setattr(parsing, "load_derivations", lambda path: [fake], raising=False)
     monkeypatch.setattr(checking, "check_derivation", lambda d, **k: types.SimpleNamespace(proved=True))
     assert load_proved_elbo("d.yaml") == vae_elbo_expression()
