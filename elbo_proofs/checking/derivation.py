@@ -4,12 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..parsing.derivation import Derivation
+from ..terms import relations
 from .step import check_step
 from .verdict import Status, StepVerdict
-
-# The strongest relation a chain establishes: = keeps, <= and >= must agree.
-_COMBINE = {("=", "="): "=", ("=", "<="): "<=", ("<=", "="): "<=", ("<=", "<="): "<=",
-            ("=", ">="): ">=", (">=", "="): ">=", (">=", ">="): ">=", ("=", "~="): "~=", ("~=", "="): "~="}
 
 
 @dataclass
@@ -50,14 +47,9 @@ class DerivationResult:
         return out
 
 
-def chain_relation(relations: list[str]) -> str | None:
-    """The relation between the first and last expressions; None when the chain mixes < and >."""
-    rel = "="
-    for r in relations:
-        rel = _COMBINE.get((rel, r))
-        if rel is None:
-            return None
-    return rel
+def chain_relation(relations_: list[str]) -> str | None:
+    """The relation between the first and last expressions; None when the chain establishes none."""
+    return relations.chain(relations_)
 
 
 def check_derivation(derivation: Derivation, *, examples: int = 50, time_limit: float = 5.0,
@@ -84,9 +76,10 @@ def _check_goal(derivation: Derivation, chain_rel, examples, time_limit, numeric
     text = derivation.goal_text
     if chain_rel is None:
         v = StepVerdict(Status.NOT_CHECKABLE, grel, method="goal",
-                        message="the chain mixes <= and >=, so it establishes no relation between its ends")
+                        message="the chain's relations (<= and >=, or an estimate and an inequality) "
+                                "establish no relation between its ends")
         return StepResult(0, text, grel, "goal", None, v)
-    if grel != chain_rel and not (chain_rel == "=" and grel in ("<=", ">=")):
+    if not relations.implies(chain_rel, grel):
         v = StepVerdict(Status.REFUTED, grel, method="goal",
                         message=f"the goal states '{grel}' but the chain establishes '{chain_rel}'")
         return StepResult(0, text, grel, "goal", None, v)

@@ -13,9 +13,6 @@ from .timeout import StepTimeout
 from .timeout import time_limit as _time_limit
 from .verdict import Status, StepVerdict
 
-RELATION_WORDS = {"=": "equality", "<=": "inequality", ">=": "inequality", "~=": "estimate"}
-
-
 def check_step(lhs, rhs, relation: str, context: Context, *, examples: int = 50,
                time_limit: float = 5.0, numeric: bool = True) -> StepVerdict:
     """Check `lhs relation rhs`; relation is "=", "<=", ">=" or "~=" (an unbiased estimate).

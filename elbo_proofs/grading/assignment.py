@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
+from ..terms import relations
 
 DECLARATION_KEYS = {"symbols", "vectors", "indices", "distributions", "random", "let", "samples", "functions",
                     "densities"}
-RELATIONS = {"=": "=", "==": "=", "<=": "<=", ">=": ">=", "~=": "~="}
 
 
 @dataclass
@@ -93,5 +93,5 @@ def load_assignment(path) -> Assignment:
             lhs, rel, rhs = parse_relation(goal_text, context, strict=False)
         except InputError as exc:
             raise InputError(f"goal: {exc.message}", file=path, line=line_of(data, "goal")) from None
-        goal = (lhs, RELATIONS.get(rel, rel), rhs)
+        goal = (lhs, relations.parse(rel) or rel, rhs)
     return Assignment(str(path), data.get("title", ""), points, goal, goal_text, goal_points, penalty, context)

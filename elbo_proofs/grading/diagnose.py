@@ -23,12 +23,9 @@ from typing import Callable
 
 import sympy as sp
 
-from ..terms import KL, Density, Expectation, depends_on
+from ..terms import KL, Density, Expectation, depends_on, relations
 
 Holds = Callable[[object, str, object], bool]
-
-FLIP = {"<=": ">=", ">=": "<=", "=": "=", "~=": "~="}
-
 
 # -- a light normal form ---------------------------------------------------------
 def _push(e):
@@ -161,7 +158,7 @@ def reversed_inequality(lhs, relation: str, rhs, holds: Holds | None) -> str | N
     if holds is None:
         return None
     if relation in ("<=", ">="):
-        other = FLIP[relation]
+        other = relations.flip(relation)
         if holds(lhs, other, rhs):
             return f"the inequality points the other way: {_show(lhs)} {other} {_show(rhs)}"
         return None

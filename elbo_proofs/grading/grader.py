@@ -31,13 +31,13 @@ from pathlib import Path
 import sympy as sp
 
 from ..checking.verdict import Status, StepVerdict
+from ..terms import relations
 from .cache import StepCache, checker_fingerprint, step_context, step_key
 from .diagnose import diagnose
 from .results import (GRADED, INVALID, UNPARSED, UNREADABLE, UNVERIFIED, VALID, GoalResult, StepResult,
                       SubmissionResult, failed)
 from .scoring import score_submission
 
-FLIP = {"<=": ">=", ">=": "<=", "=": "=", "~=": "~="}
 NAMED_QUANTITY_HINTS = ("mathcal", "ELBO", "elbo", "VFE", "Loss", "loss", "obj")
 
 
@@ -60,16 +60,9 @@ def soft_budget(timeout: float, time_limit: float) -> float:
     return max(0.5 * timeout, 0.9 * timeout - 3 * time_limit)
 
 
-def compose(relations: list[str]) -> str | None:
+def compose(rels: list[str]) -> str | None:
     """The relation between the ends of a chain a r1 b r2 c ...; None when it has none."""
-    rels = {r for r in relations if r != "="}
-    if not rels:
-        return "="
-    if "~=" in rels:
-        return "~=" if rels == {"~="} else None
-    if len(rels) == 1:
-        return rels.pop()
-    return None
+    return relations.chain(rels)
 
 
 def _holds(v: StepVerdict) -> bool:
@@ -644,7 +637,7 @@ class _Run:
             if not lines or lines[0].expr is None:
                 continue
             head = self.substitute(lines[0].expr)
-            for first, last, rel_goal in ((g_lhs, g_rhs, g_rel), (g_rhs, g_lhs, FLIP.get(g_rel, g_rel))):
+            for first, last, rel_goal in ((g_lhs, g_rhs, g_rel), (g_rhs, g_lhs, relations.flip(g_rel) or g_rel)):
                 if not self._equivalent(head, self.substitute(first)):
                     continue
                 rels = []
@@ -657,7 +650,7 @@ class _Run:
                     c = compose(rels)
                     if c is None:
                         break
-                    if (c == rel_goal or c == "=") and self._equivalent(self.substitute(m.expr), self.substitute(last)):
+                    if relations.implies(c, rel_goal) and self._equivalent(self.substitute(m.expr), self.substitute(last)):
                         return GoalResult(text, True, m.line, f"goal reached on line {m.line}")
         return GoalResult(text, False, None, "the derivation does not reach the goal with valid steps")
 

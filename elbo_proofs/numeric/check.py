@@ -19,7 +19,7 @@ from hypothesis.control import currently_in_test_context
 from hypothesis.errors import NoSuchExample
 
 from ..checking.verdict import Counterexample
-from ..terms import Context
+from ..terms import Context, relations
 from .evaluate import Evaluator, NumericFailure, Unevaluable, Vec, check_supported
 from ..terms import Density
 from .evaluate import find_family
@@ -34,8 +34,6 @@ SAMPLE_SEEDS = (20240601, 977)   # both must refute an estimator step
 MAX_SHARE = 0.1      # largest share of the squared deviation one repetition may carry
 MAX_SHRINK_CALLS = 400           # evaluations spent shrinking a counterexample
 
-RELATIONS = {"=": "=", "==": "=", "<=": "<=", ">=": ">=", "~=": "~=", "approx": "~=", "≈": "~=",
-             "≤": "<=", "≥": ">="}
 
 _SKIPPABLE = (NumericFailure, ArithmeticError, ValueError, QuadratureError)
 _INTERNAL = (TypeError, IndexError, KeyError, AttributeError, RecursionError)
@@ -61,7 +59,7 @@ class _Outcome:
 def numeric_check(lhs, rhs, relation: str, context: Context, examples: int = 50, seed: int = 0, *,
                   rtol: float = RTOL, atol: float = ATOL) -> NumericResult:
     """Check ``lhs relation rhs`` on up to ``examples`` generated models."""
-    rel = RELATIONS.get(str(relation).strip())
+    rel = relations.parse(str(relation))
     if rel is None:
         return NumericResult("unevaluable", detail=f"unknown relation {relation!r}")
     lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)

@@ -14,11 +14,10 @@ import sympy as sp
 from ..errors import InputError
 from ..inputs import LINE_KEY, LINES_KEY, load_yaml, read_text
 from ..schema import Either, ListOf, MapOf, Name, Record, Text, line_of, strip, validate
-from ..terms import ASSUMPTIONS, Context, Density
+from ..terms import ASSUMPTIONS, Context, Density, relations
 from .expr_parser import MAX_LENGTH, parse_expression, parse_relation
 from .names import NameResolver, PointlessNormal
 
-RELATIONS = {"=": "=", "==": "=", "<=": "<=", ">=": ">=", "~=": "~=", "approx": "~=", "≈": "~=", "≤": "<=", "≥": ">="}
 MAX_FILE_BYTES = 200_000
 MAX_STEPS = 200
 
@@ -121,14 +120,15 @@ def _chain(title, part, context, data, path) -> Derivation:
             item = {"expr": item}
         line = item.get(LINE_KEY) or line_of(part, "steps")
         rel_text = item.get("rel", "=")
-        if rel_text not in RELATIONS:
+        relation = relations.parse(rel_text) if isinstance(rel_text, str) else None
+        if relation is None:
             raise InputError(f"unknown relation {rel_text!r} (use =, <=, >=, ~=)", file=path, step=n, line=line)
         text = item["expr"]
         try:
             expr = parse_expression(text, context)
         except InputError as exc:
             raise exc.located(file=path, step=n, line=line) from None
-        steps.append(Step(n, text, expr, RELATIONS[rel_text], item.get("by", ""), line))
+        steps.append(Step(n, text, expr, relation, item.get("by", ""), line))
     goal = None
     goal_text = ""
     if part.get("goal"):
@@ -137,7 +137,7 @@ def _chain(title, part, context, data, path) -> Derivation:
             goal = parse_relation(goal_text, context)
         except InputError as exc:
             raise exc.located(file=path, step="goal", line=line_of(part, "goal")) from None
-        goal = (goal[0], RELATIONS[goal[1]], goal[2])
+        goal = (goal[0], relations.parse(goal[1]) or goal[1], goal[2])
     return Derivation(title, steps, context, data.get("source", ""), path, goal, goal_text)
 
 

@@ -14,7 +14,7 @@ from lark import Lark, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..errors import InputError
-from ..terms import KL, Context, Entropy, Expectation, Variance, density_vars, is_density
+from ..terms import KL, Context, Entropy, Expectation, Variance, density_vars, is_density, relations
 from .names import NameResolver, PointlessNormal
 
 MAX_LENGTH = 4000
@@ -226,7 +226,7 @@ class TermBuilder(Transformer):
         return sp.Derivative(_expr(body), self.r.name(str(tok)[3:]))
 
     def relation(self, lhs, rel, rhs):
-        return _expr(lhs), str(rel), _expr(rhs)
+        return _expr(lhs), relations.parse(str(rel)) or str(rel), _expr(rhs)
 
 
 def _expr(e):
