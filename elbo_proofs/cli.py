@@ -1,6 +1,11 @@
 """Command line: `elbo-proofs check | grade | train | evaluate`.
 
-Bad input prints one line naming the file, line or step, and exits 2.
+Exit codes of `check`: 0 every step proved; 1 some step refuted, only supported,
+or not checkable for a mathematical reason (no proof found, out of scope, a time
+limit); 2 bad input only (a file, its syntax, its declarations: one line naming
+the file, line or step); 3 an internal contradiction (a symbolic proof that a
+concrete model refutes), which is a bug to report.  With several files the
+largest code wins.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from . import __version__
 from .argtypes import positive_int
 from .errors import InputError
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONTRADICTION = 0, 1, 2, 3
 
 
 def _derivation_files(paths):
@@ -57,7 +62,7 @@ def cmd_check(args) -> int:
         except InputError as exc:
             errors.append({"path": str(path), "error": str(exc)})
             err.print(f"error: {exc}", markup=False, highlight=False)
-            code = EXIT_BAD_INPUT
+            code = max(code, EXIT_BAD_INPUT)
             continue
         for derivation in derivations:
             result = check_derivation(derivation, examples=args.examples, time_limit=args.time_limit,
@@ -83,17 +88,20 @@ def _list_builtin() -> int:
 
 
 def _exit_code(result, path, err, code) -> int:
+    """The exit code after one derivation: the largest of the codes so far and this one's."""
     from .checking import Status
 
     for s in result.steps + ([result.goal] if result.goal else []):
-            st = s.verdict.status
-            if st is Status.NOT_CHECKABLE:
-                label = "goal" if s is result.goal else f"step {s.number}"
-                loc = f"{path}:{s.line}" if s.line else str(path)
-                err.print(f"error: {loc}: {label}: not checkable: {s.verdict.message}", markup=False, highlight=False)
-                code = EXIT_BAD_INPUT
-            elif st is not Status.PROVED and code == EXIT_OK:
-                code = EXIT_FAILED
+        v = s.verdict
+        label = "goal" if s is result.goal else f"step {s.number}"
+        loc = f"{path}:{s.line}" if s.line else str(path)
+        if v.contradiction:
+            err.print(f"internal error: {loc}: {label}: the symbolic rules proved this step but a concrete model "
+                      f"refutes it. This is a bug in elbo-proofs; please report it with the derivation file.",
+                      markup=False, highlight=False)
+            code = max(code, EXIT_CONTRADICTION)
+        elif v.status is not Status.PROVED:
+            code = max(code, EXIT_FAILED)
     return code
 
 

@@ -23,7 +23,7 @@ def derivation_to_dict(result) -> dict:
         v = s.verdict
         return {
             "step": s.number, "line": s.line, "expression": s.text, "relation": s.relation,
-            "justification": s.justification, "verdict": v.status.value, "method": v.method,
+            "justification": s.justification, "verdict": v.status.value, "proved": v.status is Status.PROVED, "method": v.method,
             "message": v.message, "rewrites": v.rewrites, "certificate": v.certificate,
             "examples": v.examples, "seconds": round(v.seconds, 4), "contradiction": v.contradiction,
             "counterexample": None if v.counterexample is None else {
