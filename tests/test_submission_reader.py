@@ -11,11 +11,14 @@ import pytest
 import sympy as sp
 
 from elbo_proofs.errors import InputError
+from elbo_proofs.checking import AssumptionChecker
 from elbo_proofs.parsing.submission import Chain, MathLine, Submission, read_submission, read_submission_text
 from elbo_proofs.terms import KL, Density, Normal
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "submissions"
 R = dict(real=True)
+# as the grader reads: the checker decides the algebra of assumptions a step reveals
+ASSUMPTIONS = AssumptionChecker()
 z, x = sp.Symbol("z", **R), sp.Symbol("x", **R)
 
 
@@ -23,7 +26,7 @@ def shared(name):
     p = SHARED / name
     if not p.exists():
         pytest.skip(f"{p} is not present")
-    return read_submission(p)
+    return read_submission(p, assumptions=ASSUMPTIONS)
 
 
 def lines(chain):
@@ -41,7 +44,7 @@ def chain_at(sub, line):
 
 
 def read(text):
-    return read_submission_text(text)
+    return read_submission_text(text, assumptions=ASSUMPTIONS)
 
 
 # -- the shared submissions ----------------------------------------------------------
@@ -376,3 +379,27 @@ def test_inline_ranges_and_conditions_are_not_claims():
 def test_a_row_over_several_lines_gives_each_expression_its_line():
     (c,) = read("$$\n\\log p(x) = \\mathbb{E}_{q(z|x)}[\\log p(x)]\n  = \\mathbb{E}_{q(z|x)}[\\log p(x, z) - \\log p(z|x)]\n$$").chains
     assert lines(c) == [2, 2, 3]
+
+
+def test_reader_decides_no_algebra_itself():
+    """A step replacing an undeclared density by a Gaussian formula reveals q(z) = N(z; mu, sigma^2) only
+    when the checker's AssumptionChecker says the formula is that density; the reader alone infers nothing."""
+    text = ("$$\\log q(z) = \\log \\left( \\frac{1}{\\sqrt{2\\pi}\\sigma} "
+            "\\exp\\left(-\\frac{(z-\\mu)^2}{2\\sigma^2}\\right) \\right)$$\n")
+    alone = read_submission_text(text)
+    assert not any("read as the assumption" in n for n in alone.notes)
+    judged = read_submission_text(text, assumptions=ASSUMPTIONS)
+    assert any("read as the assumption" in n and "q(z) = N(z; mu, sigma**2)" in n for n in judged.notes), \
+        judged.notes
+
+
+def test_assumption_checker_answers():
+    mu, sigma = sp.Symbol("mu", real=True), sp.Symbol("sigma", positive=True)
+    q = Density("q", (z,))
+    gauss = sp.exp(-(z - mu) ** 2 / (2 * sigma ** 2)) / sp.sqrt(2 * sp.pi * sigma ** 2)
+    assert ASSUMPTIONS.family(q, gauss) == Normal(z, mu, sigma ** 2)
+    assert ASSUMPTIONS.family(q, 2 * gauss) is None          # not normalized: no density of the family
+    assert ASSUMPTIONS.family(q, sp.exp(-z)) is None
+    eps = sp.Symbol("epsilon", real=True)
+    assert ASSUMPTIONS.substitution_holds(z ** 2, z, mu + sigma * eps, mu ** 2 + 2 * mu * sigma * eps + sigma ** 2 * eps ** 2)
+    assert not ASSUMPTIONS.substitution_holds(z ** 2, z, mu + sigma * eps, mu ** 2 + sigma ** 2 * eps ** 2)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..parsing.derivation import Derivation
+from ..terms.derivation import Derivation
 from ..terms import relations
 from .step import check_step
 from .verdict import Status, StepVerdict

@@ -9,6 +9,7 @@ from ..terms import Context
 from .canonical import Canonicalizer
 from .rules.estimator import expectation_over_samples, has_samples
 from .rules.inequality import Certifier, candidate_terms
+from .timeout import StepTimeout, time_limit
 from .trace import Trace
 
 
@@ -46,6 +47,18 @@ def prove(lhs, rhs, relation: str, context: Context) -> SymbolicResult:
         trace.use("non-negativity certificate")
         return SymbolicResult(True, trace.names(), certificate=cert)
     return SymbolicResult(None, trace.names(), residual=str(gap))
+
+
+def canonical_form(e, context: Context, *, seconds: float | None = None):
+    """The checker's canonical form of a term (moments evaluated, KL unfolded), within ``seconds``.
+
+    Raises TimeoutError when the time runs out.
+    """
+    try:
+        with time_limit(seconds):
+            return Canonicalizer(context)(e)
+    except StepTimeout as exc:
+        raise TimeoutError(str(exc)) from None
 
 
 def _estimator_sides(lhs, rhs, context, trace):

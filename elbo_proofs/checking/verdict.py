@@ -7,23 +7,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
+from ..numeric.result import Counterexample
+
 
 class Status(str, Enum):
     PROVED = "proved"                # symbolic proof, numeric evidence agrees
     SUPPORTED = "supported"          # no proof found, no counterexample either
     REFUTED = "refuted"              # numeric counterexample (and no proof)
     NOT_CHECKABLE = "not checkable"  # unparsed, unknown symbol, out of scope, timeout
-
-
-@dataclass
-class Counterexample:
-    """A concrete model on which a step fails, as Hypothesis shrank it."""
-
-    values: dict[str, float]      # symbol -> value, model parameter -> value
-    lhs: float
-    rhs: float
-    model: str = ""               # which concrete model family was used
-    note: str = ""
 
 
 @dataclass

@@ -251,9 +251,9 @@ def _warm_up() -> None:
         except Exception:
             pass
     try:
-        from ..parsing.latex_parser import _lark
+        from ..parsing import warm_up
 
-        _lark()
+        warm_up()
     except Exception:
         pass
 

@@ -129,9 +129,13 @@ class Grader:
     @property
     def reader(self):
         if self._reader is None:
-            from ..parsing.submission import read_submission
+            from functools import partial
 
-            self._reader = read_submission
+            from ..checking import AssumptionChecker
+            from ..parsing import read_submission
+
+            # the reader finds the steps that reveal assumptions; the checker decides their algebra
+            self._reader = partial(read_submission, assumptions=AssumptionChecker())
         return self._reader
 
     # -- entry points ---------------------------------------------------------
@@ -404,13 +408,11 @@ class _Run:
 
     def canon(self, e):
         """The checker's canonical form of a term (for hints), within a small time budget."""
-        from ..checking.canonical import Canonicalizer
-        from ..checking.timeout import time_limit
+        from ..checking import canonical_form
 
         if self.grader.over_budget():
             raise TimeoutError("checking budget ran out")
-        with time_limit(min(self.grader.options.time_limit, 2.0)):
-            return Canonicalizer(step_context(e, None, self.context))(e)
+        return canonical_form(e, step_context(e, None, self.context), seconds=min(self.grader.options.time_limit, 2.0))
 
     def holds(self, lhs, relation, rhs) -> bool:
         """For hints: does the repaired step hold?  Small budget."""

@@ -4,8 +4,23 @@
 generated models (models.py) with a numpy evaluator (evaluate.py) and returns a
 `NumericResult`: "agree", "counterexample" (shrunk by Hypothesis) or
 "unevaluable".  docs/numeric.md describes the models and tolerances.
-"""
-from .check import NumericResult, numeric_check
-from .evaluate import Evaluator, NumericFailure, Unevaluable
 
-__all__ = ["numeric_check", "NumericResult", "Evaluator", "Unevaluable", "NumericFailure"]
+The names are loaded on first use: importing the package (for its plain result
+types) does not load numpy, scipy or Hypothesis.
+"""
+from .result import Counterexample, NumericResult
+
+__all__ = ["numeric_check", "NumericResult", "Counterexample", "Evaluator", "Unevaluable", "NumericFailure"]
+
+
+def __getattr__(name):
+    if name == "numeric_check":
+        from .check import numeric_check as value
+    elif name in ("Evaluator", "NumericFailure", "Unevaluable"):
+        from . import evaluate
+
+        value = getattr(evaluate, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value

@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis.control import currently_in_test_context
 from hypothesis.errors import NoSuchExample
 
-from ..checking.verdict import Counterexample
 from ..terms import Context, relations
 from .evaluate import Evaluator, NumericFailure, Unevaluable, Vec, check_supported
 from ..terms import Density
 from .evaluate import find_family
 from .models import ConcreteModel, make_plan, model_strategy, role_of
 from .quadrature import QuadratureError
+from .result import Counterexample, NumericResult
 
 RTOL = 1e-5          # relative tolerance of "=" and of the slack of "<=", ">="
 ATOL = 1e-5          # absolute tolerance
@@ -37,15 +37,6 @@ MAX_SHRINK_CALLS = 400           # evaluations spent shrinking a counterexample
 
 _SKIPPABLE = (NumericFailure, ArithmeticError, ValueError, QuadratureError)
 _INTERNAL = (TypeError, IndexError, KeyError, AttributeError, RecursionError)
-
-
-@dataclass
-class NumericResult:
-    status: str                                   # "agree" | "counterexample" | "unevaluable"
-    counterexample: Counterexample | None = None
-    examples: int = 0                             # models evaluated on which the relation held
-    detail: str = ""                              # why unevaluable, or a note on the evidence
-    skipped: int = 0                              # models skipped (non-finite or failed evaluation)
 
 
 @dataclass

@@ -5,4 +5,23 @@ They know nothing of checking; errors are `InputError`s with a location.
 from .expr_parser import parse_expression, parse_relation
 from .derivation import Derivation, Step, load_derivation, load_derivations
 
-__all__ = ["parse_expression", "parse_relation", "Derivation", "Step", "load_derivation", "load_derivations"]
+__all__ = ["parse_expression", "parse_relation", "Derivation", "Step", "load_derivation", "load_derivations", "warm_up",
+           "Submission", "read_submission", "read_submission_text"]
+
+
+def warm_up() -> None:
+    """Build the LaTeX reader's parser now (before forking workers, so that they share it)."""
+    from .latex_parser import _lark
+
+    _lark()
+
+
+def __getattr__(name):
+    # the student-text reader is loaded on first use, so that reading YAML derivations does not load it
+    if name in ("Submission", "read_submission", "read_submission_text"):
+        from . import submission
+
+        value = getattr(submission, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

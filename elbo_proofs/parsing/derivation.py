@@ -6,7 +6,6 @@ the line and the step.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import sympy as sp
@@ -15,33 +14,12 @@ from ..errors import InputError
 from ..inputs import LINE_KEY, LINES_KEY, load_yaml, read_text
 from ..schema import Either, ListOf, MapOf, Name, Record, Text, line_of, strip, validate
 from ..terms import ASSUMPTIONS, Context, Density, relations
+from ..terms.derivation import Derivation, Step
 from .expr_parser import MAX_LENGTH, parse_expression, parse_relation
 from .names import NameResolver, PointlessNormal
 
 MAX_FILE_BYTES = 200_000
 MAX_STEPS = 200
-
-
-@dataclass
-class Step:
-    number: int
-    text: str
-    expr: sp.Expr
-    relation: str  # relation to the previous step: "=", "<=", ">=", "~="
-    justification: str = ""
-    line: int | None = None
-
-
-@dataclass
-class Derivation:
-    title: str
-    steps: list[Step]
-    context: Context
-    source: str = ""
-    path: str | None = None
-    goal: tuple | None = None  # (lhs, relation, rhs)
-    goal_text: str = ""
-    errors: list = field(default_factory=list)
 
 
 # The shape of a derivation file (docs/format.md), checked before any value is used.

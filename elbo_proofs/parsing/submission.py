@@ -36,7 +36,7 @@ from pathlib import Path
 import sympy as sp
 
 from ..errors import InputError
-from ..terms import Bernoulli, Context, Density, Normal, density_vars, is_density
+from ..terms import Bernoulli, Context, Density, Normal, is_density
 from .latex_parser import LatexEnv, _base_name, parse_latex, unit_identity
 from .names import PointlessNormal
 
@@ -78,8 +78,12 @@ class Submission:
 # ---------------------------------------------------------------------------
 # reading files
 # ---------------------------------------------------------------------------
-def read_submission(path) -> Submission:
-    """Read a submission file; InputError only when the file itself is unreadable."""
+def read_submission(path, *, assumptions=None) -> Submission:
+    """Read a submission file; InputError only when the file itself is unreadable.
+
+    ``assumptions`` (the checker's ``AssumptionChecker``) decides the algebra of the
+    assumptions a step reveals; without it none are read off the steps.
+    """
     from ..inputs import read_bounded
 
     p = Path(path)
@@ -90,14 +94,14 @@ def read_submission(path) -> Submission:
         raise InputError(f"file is not UTF-8 text (byte {exc.start})", file=str(p)) from None
     if "\x00" in text:
         raise InputError("file is binary, not text", file=str(p))
-    return read_submission_text(text, path=str(p))
+    return read_submission_text(text, path=str(p), assumptions=assumptions)
 
 
-def read_submission_text(text: str, path: str = "<text>") -> Submission:
+def read_submission_text(text: str, path: str = "<text>", *, assumptions=None) -> Submission:
     if len(text) > MAX_FILE_BYTES:
         raise InputError(f"text is {len(text)} characters; the limit is {MAX_FILE_BYTES}", file=path)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    reader = _Reader(_without_comments(text, path), path)
+    reader = _Reader(_without_comments(text, path), path, assumptions)
     try:
         sub = reader.read()
     except InputError:
@@ -483,9 +487,10 @@ _STDNORMAL_AFTER = re.compile(r"^\s*(?:be|is|as|to be|follows?)\s+(?:a\s+|the\s+
 
 
 class _Reader:
-    def __init__(self, text: str, path: str):
+    def __init__(self, text: str, path: str, assumptions=None):
         self.text = text
         self.path = path
+        self.assumptions = assumptions   # decides the algebra of revealed assumptions (checking side)
         self.notes: list[str] = []
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.deadline = time.monotonic() + TIME_BUDGET
@@ -733,7 +738,13 @@ class _Reader:
         and in the chains after it, until another step replaces the same density by
         something else.  A step that replaces z by mu + sigma*eps under E over eps
         reveals the reparameterization.  Each is reported in the notes.
+
+        The reader finds the candidate steps; whether a formula is a density of a
+        family, or a substitution turns one line into the next, is asked of
+        ``self.assumptions`` (without one, nothing is inferred).
         """
+        if self.assumptions is None:
+            return
         ctx = env.context
         active: dict = {}
         for ch in chains:
@@ -742,7 +753,7 @@ class _Reader:
                 if a.expr is None or b.expr is None or b.relation != "=":
                     continue
                 try:
-                    for d, fam in _family_substitutions(a.latex, b.latex, env):
+                    for d, fam in _family_substitutions(a.latex, b.latex, env, self.assumptions.family):
                         if d in ctx.families or d in own:
                             continue
                         own[d] = fam
@@ -772,7 +783,7 @@ class _Reader:
         for cand in _eps_subtrees(b.latex, env):
             if z in cand.free_symbols or not _random_symbols(cand, env):
                 continue
-            if _expand_all(a.expr.xreplace({z: cand})) == _expand_all(b.expr):
+            if self.assumptions.substitution_holds(a.expr, z, cand, b.expr):
                 ctx.lets[z] = cand
                 for r in _random_symbols(cand, env):
                     env.distribution_of(r)
@@ -941,8 +952,9 @@ def _align(a, b, out: list, depth: int = 0):
             _align(x, y, out, depth + 1)
 
 
-def _family_substitutions(latex_a: str, latex_b: str, env: LatexEnv):
-    """(density, family) for each undeclared density the step replaces by an explicit form."""
+def _family_substitutions(latex_a: str, latex_b: str, env: LatexEnv, family):
+    """(density, family) for each undeclared density the step replaces by an explicit form;
+    ``family(density, term)`` (the checker's) says which family a replacement is, if any."""
     pairs: list = []
     _align(_trees(latex_a), _trees(latex_b), pairs)
     out = []
@@ -951,22 +963,10 @@ def _family_substitutions(latex_a: str, latex_b: str, env: LatexEnv):
         if not isinstance(d, Density):
             continue
         t = _term(tb, env)
-        fam = _as_family(d, t) if _small(t) else None
+        fam = family(d, t)
         if fam is not None:
             out.append((d, fam))
     return out
-
-
-def _as_family(d: Density, t):
-    if not isinstance(t, sp.Basic) or t.has(d):
-        return None
-    if isinstance(t, sp.Product) and is_density(t) and tuple(density_vars(t)) == tuple(d.vars):
-        return t
-    if isinstance(t, (Normal, Bernoulli)) and tuple(t.vars) == tuple(d.vars):
-        return t
-    if len(d.vars) == 1 and isinstance(d.vars[0], sp.Symbol) and not t.atoms(Density):
-        return _gaussian_fit(t, d.vars[0])
-    return None
 
 
 def _small(e, ops: int = 150) -> bool:
@@ -977,26 +977,6 @@ def _small(e, ops: int = 150) -> bool:
         return all(not p.exp.is_Number or abs(p.exp) <= 8 for p in e.atoms(sp.Pow))
     except Exception:
         return False
-
-
-def _gaussian_fit(t, v):
-    """N(v; mean, var) when t is the normal density written out, else None."""
-    try:
-        lt = sp.expand(sp.expand_log(sp.log(t), force=True))
-        if lt.has(sp.log(v)) or not lt.has(v):
-            return None
-        poly = sp.Poly(lt, v)
-        if poly.degree() != 2:
-            return None
-        a, b, c = (poly.coeff_monomial(v ** k) for k in (2, 1, 0))
-        var = sp.simplify(-1 / (2 * a))
-        mean = sp.simplify(b * var)
-        if var.has(v) or mean.has(v):
-            return None
-        gap = sp.simplify(sp.expand_log(c - (-sp.log(2 * sp.pi * var) / 2 - mean ** 2 / (2 * var)), force=True))
-        return Normal(v, mean, var) if gap == 0 else None
-    except Exception:
-        return None
 
 
 def _eps_subtrees(latex: str, env: LatexEnv):
@@ -1014,17 +994,6 @@ def _eps_subtrees(latex: str, env: LatexEnv):
         if len(out) > 10:
             break
     return out
-
-
-def _expand_all(e):
-    from ..terms import Expectation
-
-    try:
-        e = e.replace(lambda x: isinstance(x, Expectation),
-                      lambda x: Expectation(sp.expand(x.function), x.var, x.dist))
-        return sp.expand(e)
-    except Exception:
-        return e
 
 
 def _prune_vectors(env: LatexEnv, chains: list[Chain], notes: list) -> None:

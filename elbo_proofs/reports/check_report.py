@@ -1,4 +1,8 @@
-"""Terminal and JSON reports of `elbo-proofs check`."""
+"""Terminal and JSON reports of `elbo-proofs check`.
+
+Plain data in: the checker's results are read by attribute (verdict strings,
+numbers, the step's own text); nothing here imports the checker or SymPy.
+"""
 from __future__ import annotations
 
 import json
@@ -8,14 +12,18 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..checking.verdict import Status
-
+PROVED, SUPPORTED, REFUTED, NOT_CHECKABLE = "proved", "supported", "refuted", "not checkable"
 STYLE = {
-    Status.PROVED: "bold green",
-    Status.SUPPORTED: "yellow",
-    Status.REFUTED: "bold red",
-    Status.NOT_CHECKABLE: "magenta",
+    PROVED: "bold green",
+    SUPPORTED: "yellow",
+    REFUTED: "bold red",
+    NOT_CHECKABLE: "magenta",
 }
+
+
+def _status(v) -> str:
+    """The verdict's status as its word ("proved", ...)."""
+    return getattr(v.status, "value", v.status)
 
 
 def derivation_to_dict(result) -> dict:
@@ -23,7 +31,7 @@ def derivation_to_dict(result) -> dict:
         v = s.verdict
         return {
             "step": s.number, "line": s.line, "expression": s.text, "relation": s.relation,
-            "justification": s.justification, "verdict": v.status.value, "proved": v.status is Status.PROVED, "method": v.method,
+            "justification": s.justification, "verdict": _status(v), "proved": _status(v) == PROVED, "method": v.method,
             "message": v.message, "rewrites": v.rewrites, "certificate": v.certificate,
             "examples": v.examples, "seconds": round(v.seconds, 4), "contradiction": v.contradiction,
             "counterexample": None if v.counterexample is None else {
@@ -59,31 +67,31 @@ def print_table(result, console: Console, *, show_rules: bool = False) -> None:
     for s in rows:
         v = s.verdict
         label = "goal" if s is result.goal else str(s.number)
-        table.add_row(label, s.relation, Text(s.text), Text(v.status.value, style=STYLE[v.status]), v.method,
+        table.add_row(label, s.relation, Text(s.text), Text(_status(v), style=STYLE[_status(v)]), v.method,
                       f"{v.seconds * 1000:.0f} ms")
     console.print(table)
     for s in rows:
         v = s.verdict
         label = "goal" if s is result.goal else f"step {s.number}"
         where = f" (line {s.line})" if s.line else ""
-        if show_rules and v.rewrites and v.status is Status.PROVED:
+        if show_rules and v.rewrites and _status(v) == PROVED:
             console.print(Text(f"  {label}: {', '.join(v.rewrites)}" + (f"; {v.certificate}" if v.certificate else ""), style="dim"))
-        if v.status is not Status.PROVED:
-            console.print(Text(f"  {label}{where}: {v.status.value}: {v.message}", style=STYLE[v.status]))
+        if _status(v) != PROVED:
+            console.print(Text(f"  {label}{where}: {_status(v)}: {v.message}", style=STYLE[_status(v)]))
             if v.counterexample is not None:
                 ce = v.counterexample
                 vals = ", ".join(f"{k}={_fmt(x)}" for k, x in ce.values.items())
                 console.print(Text(f"    counterexample{f' ({ce.model})' if ce.model else ''}: {vals}"))
                 console.print(Text(f"    left side = {_fmt(ce.lhs)}, right side = {_fmt(ce.rhs)}"))
     summary = "all steps proved" if result.proved else "; ".join(
-        f"{n} {st.value}" for st, n in _counts(rows).items() if st is not Status.PROVED and n)
+        f"{n} {st}" for st, n in _counts(rows).items() if st != PROVED and n)
     console.print(f"[bold]{'✓' if result.proved else '✗'} {summary}[/bold]\n")
 
 
 def _counts(rows):
-    out = {st: 0 for st in Status}
+    out = {st: 0 for st in STYLE}
     for s in rows:
-        out[s.verdict.status] += 1
+        out[_status(s.verdict)] += 1
     return out
 
 

@@ -21,6 +21,7 @@ from ..terms.serialize import term_to_data
 from .config import TrainConfig
 from .codegen import LOGITS, STD_LOGVAR, VALUE, CodegenError, compile_expression
 from .derivation import TrainingInputError
+from .figures import binarize_fixed, estimate, final_report, save_images
 from .mnist import load_mnist
 from .model import VAE
 
@@ -74,12 +75,6 @@ class ELBO:
         return value.mean(0) if value.dim() == x.dim() else value
 
 
-def binarize_fixed(images: np.ndarray, seed: int) -> np.ndarray:
-    """One Bernoulli sample of [N, 784] uint8 images, the same on every device."""
-    rng = np.random.default_rng(seed)
-    return (rng.random(images.shape, dtype=np.float32) < images / np.float32(255.0)).astype(np.float32)
-
-
 def cpu_has_native_bf16() -> bool:
     """True where the CPU multiplies bf16 in hardware (AVX512-BF16 or AMX): there bf16 matmuls beat fp32."""
     try:
@@ -101,25 +96,6 @@ def set_precision(device: torch.device, precision: str) -> str:
     torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
     torch.backends.cudnn.allow_tf32 = precision == "tf32"
     return precision
-
-
-# --------------------------------------------------------------- estimate
-
-
-@torch.no_grad()
-def estimate(model: VAE, elbo: ELBO, data: torch.Tensor, mc_samples: int = 1, seed: int = 0,
-             batch_size: int = 1000) -> float:
-    """Mean ELBO in nats per image over `data`, with a seeded generator (repeatable)."""
-    model.eval()
-    gen = torch.Generator(device=data.device).manual_seed(seed)
-    total = 0.0
-    for i in range(0, len(data), batch_size):
-        x = data[i:i + batch_size]
-        eps = torch.randn((mc_samples, len(x), model.latent), generator=gen, device=data.device)
-        logits, mu, logvar = model(x, eps)
-        total += elbo(x, logits, mu, logvar).float().sum().item()
-    model.train()
-    return total / len(data)
 
 
 # ------------------------------------------------------------------- loop
@@ -156,8 +132,6 @@ def make_step(model: VAE, elbo: ELBO, optimizer, cfg: TrainConfig, device: torch
 
 def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
     """Train, write metrics/checkpoint/images into cfg.out, return the final metrics."""
-    from .evaluate import final_report, save_images
-
     device = resolve_device(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
