@@ -41,8 +41,7 @@ MAX_FILE_BYTES = 200_000
 
 
 def _schema():
-    from ..parsing.derivation import DECLARATIONS
-    from ..parsing.expr_parser import MAX_LENGTH
+    from ..parsing.derivation import DECLARATIONS, MAX_LENGTH
     from ..schema import Number, Record, Text
 
     declarations = Record(DECLARATIONS, expected="a mapping of declarations")
