@@ -10,6 +10,7 @@ largest code wins.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 
@@ -44,6 +45,9 @@ def cmd_check(args) -> int:
     from .parsing import load_derivations
     from .reports.check_report import print_json, print_table
 
+    # The objects the imports made live as long as the process: moved out of the collector's
+    # reach, a full collection (Hypothesis runs one when it starts) costs nothing for them.
+    gc.freeze()
     console = Console(highlight=False, soft_wrap=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if args.list:
@@ -110,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="elbo-proofs",
         description="Verify ELBO, KL and reparameterization derivations step by step (check), grade student "
                     "derivations (grade), and train or evaluate a VAE on the proved ELBO (train, evaluate).",
-        epilog="Exit codes: 0 proved or graded without error, 1 refuted, unproved or a wrong step, "
-               "2 bad input. `elbo-proofs COMMAND --help` describes each command.")
+        epilog="Exit codes: 0 proved or graded without error, 1 refuted, unproved, not checkable or a wrong "
+               "step, 2 bad input, 3 (check) an internal contradiction to report. "
+               "`elbo-proofs COMMAND --help` describes each command.")
     parser.add_argument("--version", action="version", version=f"elbo-proofs {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from ..terms.derivation import Derivation
 from ..terms import relations
-from .step import check_step
+from .step import check_step, numeric_chain
 from .verdict import Status, StepVerdict
 
 
@@ -57,19 +57,25 @@ def check_derivation(derivation: Derivation, *, examples: int = 50, time_limit: 
     result = DerivationResult(derivation.title, derivation.path, derivation.steps[0].text)
     steps = derivation.steps
     ctx = derivation.context
-    for prev, step in zip(steps, steps[1:]):
-        v = check_step(prev.expr, step.expr, step.relation, ctx, examples=examples, time_limit=time_limit, numeric=numeric)
+    # the numeric evidence of every step (and of the goal's two ends) comes from one set of drawn models
+    pairs = [(prev.expr, step.relation, step.expr) for prev, step in zip(steps, steps[1:])]
+    if derivation.goal is not None:
+        pairs += [(derivation.goal[0], "=", steps[0].expr), (derivation.goal[2], "=", steps[-1].expr)]
+    nums = numeric_chain(pairs, ctx, examples, time_limit) if numeric else [None] * len(pairs)
+    for k, (prev, step) in enumerate(zip(steps, steps[1:])):
+        v = check_step(prev.expr, step.expr, step.relation, ctx, examples=examples, time_limit=time_limit,
+                       numeric=numeric, numeric_result=nums[k])
         sr = StepResult(step.number, step.text, step.relation, step.justification, step.line, v)
         result.steps.append(sr)
         if on_step:
             on_step(sr)
     result.chain_relation = chain_relation([s.relation for s in steps[1:]])
     if derivation.goal is not None:
-        result.goal = _check_goal(derivation, result.chain_relation, examples, time_limit, numeric)
+        result.goal = _check_goal(derivation, result.chain_relation, examples, time_limit, numeric, nums[-2:])
     return result
 
 
-def _check_goal(derivation: Derivation, chain_rel, examples, time_limit, numeric) -> StepResult:
+def _check_goal(derivation: Derivation, chain_rel, examples, time_limit, numeric, nums=(None, None)) -> StepResult:
     """The goal must equal first REL last, REL the strongest relation of the chain."""
     glhs, grel, grhs = derivation.goal
     first, last = derivation.steps[0].expr, derivation.steps[-1].expr
@@ -84,8 +90,10 @@ def _check_goal(derivation: Derivation, chain_rel, examples, time_limit, numeric
                         message=f"the goal states '{grel}' but the chain establishes '{chain_rel}'")
         return StepResult(0, text, grel, "goal", None, v)
     # same ends: goal lhs is the first expression and goal rhs the last (or mirrored)
-    a = check_step(glhs, first, "=", derivation.context, examples=examples, time_limit=time_limit, numeric=numeric)
-    b = check_step(grhs, last, "=", derivation.context, examples=examples, time_limit=time_limit, numeric=numeric)
+    a = check_step(glhs, first, "=", derivation.context, examples=examples, time_limit=time_limit, numeric=numeric,
+                   numeric_result=nums[0])
+    b = check_step(grhs, last, "=", derivation.context, examples=examples, time_limit=time_limit, numeric=numeric,
+                   numeric_result=nums[1])
     worst = a if a.status is not Status.PROVED else b
     if worst.status is Status.PROVED:
         worst.message = f"the chain's first and last expressions are the goal's two sides; {chain_rel} holds by the chain"

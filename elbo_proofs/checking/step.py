@@ -14,15 +14,21 @@ from .timeout import time_limit as _time_limit
 from .verdict import Status, StepVerdict
 
 def check_step(lhs, rhs, relation: str, context: Context, *, examples: int = 50,
-               time_limit: float = 5.0, numeric: bool = True) -> StepVerdict:
+               time_limit: float = 5.0, numeric: bool = True, numeric_result=None) -> StepVerdict:
     """Check `lhs relation rhs`; relation is "=", "<=", ">=" or "~=" (an unbiased estimate).
 
     `time_limit` bounds the symbolic work (and twice that the numeric work), in seconds.
+    `numeric_result`: the numeric check already done for this step (by `numeric_chain`).
     """
     limit = time_limit
     start = time.perf_counter()
     sym, sym_error = _symbolic(lhs, rhs, relation, context, limit)
-    num = _numeric(lhs, rhs, relation, context, examples, limit) if numeric else None
+    if not numeric:
+        num = None
+    elif numeric_result is not None:
+        num = numeric_result
+    else:
+        num = _numeric(lhs, rhs, relation, context, examples, limit)
     verdict = _combine(sym, sym_error, num, relation)
     verdict.seconds = time.perf_counter() - start
     return verdict
@@ -48,6 +54,18 @@ def _numeric(lhs, rhs, relation, context, examples, limit):
             return numeric_check(lhs, rhs, relation, context, examples=examples)
     except StepTimeout as exc:
         return _Unevaluable(f"numeric check {exc}")
+
+
+def numeric_chain(pairs, context, examples, limit) -> list:
+    """The numeric checks of several steps ``(lhs, relation, rhs)`` on shared models, one Hypothesis
+    run for all; None for a step to be checked on its own (also all of them when time runs out)."""
+    from ..numeric import numeric_check_chain
+
+    try:
+        with _time_limit(limit * 2 * len(pairs) if limit else None):
+            return numeric_check_chain(pairs, context, examples=examples)
+    except StepTimeout:
+        return [None] * len(pairs)
 
 
 class _Unevaluable:

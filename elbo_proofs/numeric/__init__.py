@@ -10,12 +10,14 @@ types) does not load numpy, scipy or Hypothesis.
 """
 from .result import Counterexample, NumericResult
 
-__all__ = ["numeric_check", "NumericResult", "Counterexample", "Evaluator", "Unevaluable", "NumericFailure"]
+__all__ = ["numeric_check", "numeric_check_chain", "NumericResult", "Counterexample", "Evaluator", "Unevaluable", "NumericFailure"]
 
 
 def __getattr__(name):
-    if name == "numeric_check":
-        from .check import numeric_check as value
+    if name in ("numeric_check", "numeric_check_chain"):
+        from . import check
+
+        value = getattr(check, name)
     elif name in ("Evaluator", "NumericFailure", "Unevaluable"):
         from . import evaluate
 

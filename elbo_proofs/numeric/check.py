@@ -99,6 +99,132 @@ def numeric_check(lhs, rhs, relation: str, context: Context, examples: int = 50,
     return NumericResult("agree", None, judge.agreed, detail, judge.skipped_count)
 
 
+def numeric_check_chain(pairs, context: Context, examples: int = 50, seed: int = 0, *,
+                        rtol: float = RTOL, atol: float = ATOL) -> list[NumericResult | None]:
+    """Check several relations ``(lhs, relation, rhs)`` (the steps of a chain) on the same models.
+
+    One Hypothesis run draws up to ``examples`` models for all of them and
+    evaluates every distinct expression once per model; each relation is then
+    judged on the values.  A relation that fails on some model is checked on its
+    own with ``numeric_check``, whose search and shrinking give its counterexample.
+    Estimator steps (``~=`` with samples) and relations that cannot share the
+    models come back as None: the caller checks those on their own.
+    """
+    out: list[NumericResult | None] = [None] * len(pairs)
+    chosen, exprs = [], {}
+    for i, (lhs, rel_text, rhs) in enumerate(pairs):
+        rel = relations.parse(str(rel_text))
+        try:
+            lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
+            if rel is None or (rel == "~=" and (has_samples(lhs, context) or has_samples(rhs, context))):
+                continue
+            check_supported(lhs)
+            check_supported(rhs)
+        except (Unevaluable, RecursionError):
+            continue
+        chosen.append((i, lhs, rel, rhs))
+        exprs.setdefault(lhs, len(exprs))
+        exprs.setdefault(rhs, len(exprs))
+    if not chosen:
+        return out
+    try:
+        plan = make_plan(list(exprs), context, estimator=False)
+    except (Unevaluable, RecursionError):
+        return out
+    probe = _ChainProbe(chosen, list(exprs), context, rtol, atol)
+    cfg = settings(max_examples=max(1, int(examples)), database=None, deadline=None, derandomize=False,
+                   suppress_health_check=list(HealthCheck), phases=[Phase.generate],
+                   verbosity=Verbosity.quiet, report_multiple_bugs=False)
+    try:
+        _find(model_strategy(plan), probe, cfg, seed)
+    except NoSuchExample:
+        pass
+    except Exception:
+        if probe.interrupt is not None:
+            raise probe.interrupt from None
+        return out   # the models cannot be drawn together: each step on its own
+    if probe.interrupt is not None:
+        raise probe.interrupt
+    for k, (i, lhs, rel, rhs) in enumerate(chosen):
+        agreed, skipped = probe.agreed[k], probe.skipped[k]
+        if probe.failed[k] is not None:
+            alone = numeric_check(lhs, rhs, rel, context, examples=examples, seed=seed, rtol=rtol, atol=atol)
+            if alone.status != "counterexample":
+                # its own search missed what the shared models showed: that model is the counterexample
+                model = probe.failed[k]
+                model.used.clear()
+                judge = _Judge(lhs, rhs, rel, context, set(), seed, rtol, atol)
+                res = judge.outcome(model)
+                cex = Counterexample(values=model.values(used_only=True), lhs=res.lhs, rhs=res.rhs,
+                                     model=model.name, note=res.note)
+                alone = NumericResult("counterexample", cex, agreed, skipped=skipped)
+            out[i] = alone
+        elif agreed == 0:
+            reason = probe.reasons[k].most_common(1)[0][0] if probe.reasons[k] else "no model could be evaluated"
+            out[i] = NumericResult("unevaluable", None, 0, reason, skipped)
+        else:
+            out[i] = NumericResult("agree", None, agreed, f"{skipped} models skipped" if skipped else "", skipped)
+    return out
+
+
+class _ChainProbe:
+    """Evaluates every expression of a chain once per drawn model and judges each relation."""
+
+    def __init__(self, chosen, exprs, ctx, rtol, atol):
+        self.chosen, self.exprs, self.ctx = chosen, exprs, ctx
+        self.index = {e: n for n, e in enumerate(exprs)}
+        self.judges = [_Judge(lhs, rhs, rel, ctx, set(), 0, rtol, atol) for _, lhs, rel, rhs in chosen]
+        self.agreed = [0] * len(chosen)
+        self.skipped = [0] * len(chosen)
+        self.failed: list = [None] * len(chosen)
+        self.reasons = [Counter() for _ in chosen]
+        self.interrupt: BaseException | None = None
+
+    def __call__(self, model: ConcreteModel) -> bool:
+        if self.interrupt is None:
+            try:
+                self._probe(model)
+            except BaseException as exc:  # not a verdict on the model: stop, re-raise after the search
+                self.interrupt = exc
+        return False   # never "found": every model is drawn, none is shrunk here
+
+    def _value(self, ev, env, e):
+        try:
+            v = ev.evaluate(e, env)
+            if v.ndim:
+                raise Unevaluable("a side still depends on an unbound variable")
+            v = float(v)
+        except Unevaluable as exc:
+            return None, str(exc)
+        except _SKIPPABLE as exc:
+            return None, f"evaluation failed on the drawn models ({type(exc).__name__}: {exc})"
+        except _INTERNAL as exc:
+            return None, f"cannot evaluate ({type(exc).__name__}: {exc})"
+        if not np.isfinite(v):
+            return None, "both sides are not finite on the drawn models"
+        return v, ""
+
+    def _probe(self, model: ConcreteModel) -> None:
+        try:
+            ev = Evaluator(self.ctx, model)
+            env = model.env()
+        except _SKIPPABLE + _INTERNAL + (Unevaluable,) as exc:
+            for k in range(len(self.chosen)):
+                self.skipped[k] += 1
+                self.reasons[k][f"evaluation failed on the drawn models ({type(exc).__name__}: {exc})"] += 1
+            return
+        values = [self._value(ev, env, e) for e in self.exprs]
+        for k, (_, lhs, _, rhs) in enumerate(self.chosen):
+            (l, why_l), (r, why_r) = values[self.index[lhs]], values[self.index[rhs]]
+            if l is None or r is None:
+                self.skipped[k] += 1
+                self.reasons[k][why_l or why_r] += 1
+            elif self.judges[k]._holds(l, r):
+                self.agreed[k] += 1
+            elif self.failed[k] is None:
+                self.failed[k] = model
+
+
 def _find(strategy, condition, cfg, seed):
     """hypothesis.find; inside a running Hypothesis test it runs in its own thread.
 

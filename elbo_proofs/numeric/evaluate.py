@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 import sympy as sp
-from scipy import special
+from . import special
 
 from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance, is_density
 from ..terms.densities import density_vars

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
-from scipy import special
+from . import special
 
 from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance
 from ..terms.densities import density_vars

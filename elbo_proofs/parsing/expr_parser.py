@@ -25,9 +25,25 @@ MAX_DECIMAL_EXPONENT = 300    # |e| of a literal such as 1.5e-300
 
 
 @lru_cache(maxsize=None)
-def _lark(start: str) -> Lark:
+def _grammar() -> Lark:
+    """One LALR parser for both start rules (building the tables is most of the cost)."""
     grammar = (Path(__file__).with_name("expr.lark")).read_text()
-    return Lark(grammar, start=start, parser="lalr", maybe_placeholders=False)
+    return Lark(grammar, start=["start", "relation"], parser="lalr", maybe_placeholders=False)
+
+
+class _StartParser:
+    __slots__ = ("lark", "start")
+
+    def __init__(self, lark: Lark, start: str):
+        self.lark, self.start = lark, start
+
+    def parse(self, text: str):
+        return self.lark.parse(text, start=self.start)
+
+
+def _lark(start: str) -> _StartParser:
+    """The parser of the expression grammar from rule ``start`` ("start": an expression, or "relation")."""
+    return _StartParser(_grammar(), start)
 
 
 def check_bounds(text: str, *, max_length: int = MAX_LENGTH, max_nesting: int = MAX_NESTING) -> None:
