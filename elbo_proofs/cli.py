@@ -38,6 +38,18 @@ def _derivation_files(paths):
             yield p, InputError("no such file or folder", file=p)
 
 
+_FROZEN = False
+
+
+def _freeze_imports() -> None:
+    """Once per process: the objects the imports made live as long as the process; moved out of
+    the collector's reach, a full collection (Hypothesis runs one when it starts) skips them."""
+    global _FROZEN
+    if not _FROZEN:
+        _FROZEN = True
+        gc.freeze()
+
+
 def cmd_check(args) -> int:
     from rich.console import Console
 
@@ -45,9 +57,7 @@ def cmd_check(args) -> int:
     from .parsing import load_derivations
     from .reports.check_report import print_json, print_table
 
-    # The objects the imports made live as long as the process: moved out of the collector's
-    # reach, a full collection (Hypothesis runs one when it starts) costs nothing for them.
-    gc.freeze()
+    _freeze_imports()
     console = Console(highlight=False, soft_wrap=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if args.list:
