@@ -8,6 +8,7 @@ from elbo_proofs.grading.diagnose import (diagnose, linear_form, reversed_inequa
                                           swapped_kl, term_difference)
 from elbo_proofs.parsing import parse_expression
 from elbo_proofs.terms import Context
+from elbo_proofs.terms.printing import to_plain
 
 
 def terms(*texts):
@@ -83,8 +84,9 @@ def test_any_single_sign_flip_is_named(term, k, rest):
     hint = sign_flip(right, wrong)
     assert hint is not None and hint.startswith("the sign of")
     (t,) = terms(term)
-    named = str(t.function) if hasattr(t, "function") else str(t)
+    named = to_plain(t.function) if hasattr(t, "function") else to_plain(t)
     assert named in hint
+    assert "**" not in hint and "**" not in hint.md
 
 
 def test_wrong_derivative_result_names_the_coefficient():

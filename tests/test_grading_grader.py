@@ -170,9 +170,12 @@ def test_cache_shared_through_sqlite(tmp_path):
 def test_score_counts_checked_steps_and_charges_the_error():
     r = grade(build([("chain", [(1, None, "a + b"), (2, "=", "b + a"), (3, "=", "a + 2*b"), (4, "=", "a + b"),
                                 (5, "~=", "a")])]))
-    # 3 checked (2 valid, 1 invalid), 1 error: 10 * 2/3 - 2
-    assert r.score == pytest.approx(10 * 2 / 3 - 2, abs=0.01)
-    assert "2 of 3" in r.score_explanation
+    # 3 checked (2 valid, 1 invalid), 1 error: a fixed 2 of 10, whatever the length; line 5 is unverified,
+    # so the score is provisional and line 5 waits for a person
+    assert r.score == 8.0
+    assert "2 of 3" in r.score_explanation and "1 error (-2 each)" in r.score_explanation
+    assert r.provisional and [x["line"] for x in r.needs_review] == [5]
+    assert "provisional" in r.score_explanation
 
 
 def test_nothing_checkable_scores_zero_and_says_so():

@@ -3,8 +3,10 @@
     title: ELBO decomposition              # optional
     points: 10                             # max score (default 10)
     goal: "log(p(x)) = E[z ~ q(z|x)](log(p(x, z)) - log(q(z|x))) + KL(q(z|x) || p(z|x))"
-    goal_points: 3                         # part of the points for reaching the goal (default 30 %)
-    error_penalty: 2                       # cost of each wrong step (default 20 % of points)
+    partial_credit:                        # optional; the policy of docs/grading.md
+      goal_points: 3                       # part of the points for reaching the goal (default 30 %)
+      error_penalty: 2                     # cost of each wrong step (default 20 % of points)
+      unchecked_penalty: 0                 # cost of each line nobody could check (default 0: flagged only)
     declarations:                          # same keys as a derivation file (docs/format.md)
       symbols: {sigma: positive}
       distributions: {"q(z|x)": "N(mu, sigma^2)"}
@@ -23,6 +25,7 @@ from ..terms import relations
 
 DECLARATION_KEYS = {"symbols", "vectors", "indices", "distributions", "random", "let", "samples", "functions",
                     "densities"}
+POLICY_KEYS = ("goal_points", "error_penalty", "unchecked_penalty")
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Assignment:
     goal_points: float | None = None
     error_penalty: float | None = None
     context: object = None
+    unchecked_penalty: float | None = None
 
 
 MAX_FILE_BYTES = 200_000
@@ -45,9 +49,12 @@ def _schema():
     from ..schema import Number, Record, Text
 
     declarations = Record(DECLARATIONS, expected="a mapping of declarations")
+    policy = {k: Number(maximum=1e6) for k in POLICY_KEYS}
     return Record({"title": Text(max_length=1000), "points": Number(positive=True, maximum=1e6),
-                   "goal": Text(max_length=MAX_LENGTH), "goal_points": Number(maximum=1e6),
-                   "error_penalty": Number(maximum=1e6), "declarations": declarations, **DECLARATIONS},
+                   "goal": Text(max_length=MAX_LENGTH), **policy,
+                   "partial_credit": Record(policy, expected="a mapping (goal_points, error_penalty, "
+                                                             "unchecked_penalty)"),
+                   "declarations": declarations, **DECLARATIONS},
                   expected="a mapping (points:, goal:, declarations:)")
 
 
@@ -64,8 +71,15 @@ def load_assignment(path) -> Assignment:
         data = {}
     data = validate(_schema(), data, path)
     points = data.get("points", 10.0)
-    goal_points = data.get("goal_points")
-    penalty = data.get("error_penalty")
+    pc = strip(data.get("partial_credit") or {})
+    twice = [k for k in POLICY_KEYS if k in pc and k in data]
+    if twice:
+        raise InputError(f"{', '.join(twice)} set both at the top and under partial_credit", file=path,
+                         line=line_of(data, "partial_credit"))
+    policy = {**{k: data[k] for k in POLICY_KEYS if k in data}, **pc}
+    goal_points = policy.get("goal_points")
+    penalty = policy.get("error_penalty")
+    unchecked = policy.get("unchecked_penalty")
     if goal_points is not None and goal_points > points:
         raise InputError(f"'goal_points' ({goal_points:g}) is more than 'points' ({points:g})", file=path,
                          line=line_of(data, "goal_points"))
@@ -93,4 +107,5 @@ def load_assignment(path) -> Assignment:
         except InputError as exc:
             raise InputError(f"goal: {exc.message}", file=path, line=line_of(data, "goal")) from None
         goal = (lhs, relations.parse(rel) or rel, rhs)
-    return Assignment(str(path), data.get("title", ""), points, goal, goal_text, goal_points, penalty, context)
+    return Assignment(str(path), data.get("title", ""), points, goal, goal_text, goal_points, penalty, context,
+                      unchecked)

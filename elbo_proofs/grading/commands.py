@@ -23,7 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH",
                    help="submission files (.md, .tex, .txt) or folders of them")
     p.add_argument("--format", choices=FORMATS, default="text",
-                   help="text (a table per submission), json, or gradescope (results.json)")
+                   help="text (a table per submission), json, or gradescope (results.json for one student: "
+                        "every file given is part of that student's submission)")
     p.add_argument("--assignment", metavar="FILE", help="YAML assignment file: points, goal, declarations")
     p.add_argument("--jobs", type=nonnegative_int, default=1, metavar="N",
                    help="worker processes (default 1; 0 grades in this process, without isolation)")
@@ -85,7 +86,7 @@ def _run(args) -> int:
     from ..errors import InputError
     from .batch import BatchConfig, collect_paths, grade_batch
     from .grader import GradeOptions, soft_budget
-    from .results import GRADED, UNREADABLE
+    from .results import GRADED, IGNORED, UNREADABLE
 
     assignment = None
     if args.assignment:
@@ -135,7 +136,15 @@ def _run(args) -> int:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    data = [r.to_dict() for r in results]
+    if args.format == "gradescope":
+        # Gradescope runs once per student: everything given is that student's submission
+        from .student import merge_student
+
+        folder = args.paths[0] if len(args.paths) == 1 and os.path.isdir(args.paths[0]) else ""
+        merged = merge_student(results, assignment, folder=folder)
+        data = [merged.to_dict()]
+    else:
+        data = [r.to_dict() for r in results]
     if args.format == "json":
         from ..reports.grading_json import to_json
 
@@ -172,7 +181,7 @@ def _run(args) -> int:
             print(f"error: {r.path}: {r.reason}", file=sys.stderr)
     if problems or any(r.status == UNREADABLE for r in results):
         return EXIT_BAD_INPUT
-    if any(r.status != GRADED or r.has_invalid for r in results):
+    if any(r.status not in (GRADED, IGNORED) or r.has_invalid for r in results):
         return EXIT_INVALID
     return EXIT_OK
 

@@ -24,6 +24,7 @@ from typing import Callable
 import sympy as sp
 
 from ..terms import KL, Density, Expectation, depends_on, relations
+from ..terms.printing import MathText
 
 Holds = Callable[[object, str, object], bool]
 
@@ -78,11 +79,11 @@ def _difference(expected, wrong) -> dict:
     return diff
 
 
-def _show(t) -> str:
+def _show(t) -> MathText:
     """A term as the hint names it: a term inside an expectation is named by its integrand."""
     if isinstance(t, Expectation):
-        return f"{t.function} inside E[{t.var} ~ {t.dist}]"
-    return str(t)
+        return MathText(t.function, " inside the expectation over ", t.var, " ~ ", t.dist)
+    return MathText(t)
 
 
 # -- pure algebra ------------------------------------------------------------------
@@ -95,7 +96,7 @@ def sign_flip(expected, wrong) -> str | None:
     if t == 1 or ce == 0 or cw == 0:
         return None
     if sp.simplify(ce + cw) == 0:
-        return f"the sign of {_show(t)} is flipped"
+        return MathText("the sign of ", _show(t), " is flipped")
     return None
 
 
@@ -105,15 +106,14 @@ def term_difference(expected, wrong) -> str | None:
         return None
     (t, (ce, cw)), = diff.items()
     if t == 1:
-        return f"the constant term should be {ce}, not {cw}"
+        return MathText("the constant term should be ", ce, ", not ", cw)
     if cw == 0:
-        shown = _show(ce * t)
-        return f"the term {shown} is missing"
+        return MathText("the term ", _show(ce * t), " is missing")
     if ce == 0:
-        return f"the term {_show(cw * t)} does not belong here"
+        return MathText("the term ", _show(cw * t), " does not belong here")
     if sp.simplify(ce + cw) == 0:
-        return f"the sign of {_show(t)} is flipped"
-    return f"the coefficient of {_show(t)} should be {ce}, not {cw}"
+        return MathText("the sign of ", _show(t), " is flipped")
+    return MathText("the coefficient of ", _show(t), " should be ", ce, ", not ", cw)
 
 
 def _same(expected, candidate) -> bool:
@@ -136,7 +136,8 @@ def swapped_kl(expected, wrong, relation: str = "=", holds: Holds | None = None)
         except Exception:
             continue
         if (relation == "=" and _same(expected, fixed)) or (holds is not None and holds(expected, relation, fixed)):
-            return f"the arguments of {_show(k)} are swapped: KL is not symmetric, {_show(KL(b, a))} belongs here"
+            return MathText("the arguments of ", _show(k), " are swapped: KL is not symmetric, ", _show(KL(b, a)),
+                            " belongs here")
     return None
 
 
@@ -150,7 +151,7 @@ def swapped_condition(expected, wrong, relation: str = "=", holds: Holds | None 
         except Exception:
             continue
         if (relation == "=" and _same(expected, fixed)) or (holds is not None and holds(expected, relation, fixed)):
-            return f"{_show(d)} is written where {_show(other)} belongs"
+            return MathText(_show(d), " is written where ", _show(other), " belongs")
     return None
 
 
@@ -160,13 +161,22 @@ def reversed_inequality(lhs, relation: str, rhs, holds: Holds | None) -> str | N
     if relation in ("<=", ">="):
         other = relations.flip(relation)
         if holds(lhs, other, rhs):
-            return f"the inequality points the other way: {_show(lhs)} {other} {_show(rhs)}"
+            return MathText("the inequality points the other way: ", _relation(lhs, other, rhs))
         return None
     if relation == "=":
         for other in ("<=", ">="):
             if holds(lhs, other, rhs):
-                return f"this holds only as an inequality: {_show(lhs)} {other} {_show(rhs)}"
+                return MathText("this holds only as an inequality: ", _relation(lhs, other, rhs))
     return None
+
+
+def _relation(lhs, relation: str, rhs) -> MathText:
+    """lhs <= rhs as one formula."""
+    latex_rel = {"<=": r"\le", ">=": r"\ge", "=": "=", "~=": r"\approx"}.get(relation, relation)
+    from ..terms.printing import to_latex, to_plain
+
+    return MathText.of(f"{to_plain(lhs)} {relation} {to_plain(rhs)}",
+                       f"${to_latex(lhs)} {latex_rel} {to_latex(rhs)}$")
 
 
 def canonical_difference(expected, wrong, canon: Callable | None) -> str | None:

@@ -23,6 +23,7 @@ be the missing definition's, not the student's.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,9 +35,10 @@ from ..checking.verdict import Status, StepVerdict
 from ..terms import relations
 from .cache import StepCache, checker_fingerprint, step_context, step_key
 from .diagnose import diagnose
-from .results import (GRADED, INVALID, UNPARSED, UNREADABLE, UNVERIFIED, VALID, GoalResult, StepResult,
+from .results import (GRADED, IGNORED, INVALID, UNPARSED, UNREADABLE, UNVERIFIED, VALID, GoalResult, StepResult,
                       SubmissionResult, failed)
 from .scoring import score_submission
+from ..terms.printing import Math, MathText, escape_md, md_of, number, tidy, to_latex, to_plain
 
 NAMED_QUANTITY_HINTS = ("mathcal", "ELBO", "elbo", "VFE", "Loss", "loss", "obj")
 
@@ -71,37 +73,59 @@ def _holds(v: StepVerdict) -> bool:
 
 @lru_cache(maxsize=8192)
 def _text_cached(e) -> str:
-    return str(e)
+    return to_plain(e)
 
 
 def _text(e) -> str:
-    """str() of a term, memoized (printing SymPy terms is slow, and students share them)."""
+    """A term as readable plain math, memoized (printing terms is slow, and students share them)."""
     try:
         return _text_cached(e)
     except TypeError:
-        pass
+        return to_plain(e)
     except Exception:
-        return repr(e)
-    try:
-        return str(e)
-    except Exception:
-        return repr(e)
+        return "(a term that could not be printed)"
 
 
 def _num(x):
+    """A value rounded for a reader: 4 significant digits, floating-point noise next to 0 as 0."""
     try:
         f = float(x)
     except (TypeError, ValueError):
         return str(x)
-    return f if f == f and abs(f) != float("inf") else str(f)
+    if f != f or abs(f) == float("inf"):
+        return number(f)
+    return float(number(f).replace("*10^", "e"))
 
 
-def _counterexample(v: StepVerdict) -> dict | None:
+def _note(n) -> str:
+    return str(n) if isinstance(n, MathText) else tidy(str(n))
+
+
+def _note_md(n) -> str:
+    return n.md if isinstance(n, MathText) else escape_md(tidy(str(n)))
+
+
+def _name(k) -> tuple[str, str]:
+    """(plain, Markdown) of a counterexample's key: a term, a name, or a description such as "q(z) mean"."""
+    if isinstance(k, str):
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", k):
+            return to_plain(sp.Symbol(k)), f"${to_latex(sp.Symbol(k))}$"
+        return tidy(k), escape_md(tidy(k))
+    return to_plain(k), f"${to_latex(k)}$"
+
+
+def _counterexample(v: StepVerdict, lhs_line=None, rhs_line=None) -> dict | None:
+    """The model on which a step fails, rounded for a reader, its two sides named by their lines."""
     cx = v.counterexample
     if cx is None:
         return None
-    return {"values": {str(k): _num(val) for k, val in (cx.values or {}).items()},
-            "lhs": _num(cx.lhs), "rhs": _num(cx.rhs), "model": str(cx.model or "")}
+    values, values_md = {}, {}
+    for k, val in (cx.values or {}).items():
+        plain, latex = _name(k)
+        values[plain] = _num(val)
+        values_md[latex] = _num(val)
+    return {"values": values, "values_md": values_md, "lhs": _num(cx.lhs), "rhs": _num(cx.rhs),
+            "lhs_line": lhs_line, "rhs_line": rhs_line, "model": str(cx.model or "")}
 
 
 class Grader:
@@ -164,10 +188,19 @@ class Grader:
             self._started = start
         self.budget_ran_out = False
         hits0, misses0 = self.cache.hits, self.cache.misses
+        if not any(getattr(c, "lines", None) for c in (getattr(submission, "chains", None) or [])):
+            if not outer:
+                self._started = None
+            return SubmissionResult(path=str(getattr(submission, "path", "")), status=IGNORED,
+                                    reason="no math in this file; it is not graded",
+                                    max_score=self.assignment.points if self.assignment is not None else 10.0,
+                                    score_explanation="no math in this file; it is not graded",
+                                    seconds=time.perf_counter() - start)
         run = _Run(self, submission)
         steps = run.grade_all()
+        raw_notes = list(getattr(submission, "notes", None) or [])
         result = SubmissionResult(path=str(getattr(submission, "path", "")), status=GRADED, steps=steps,
-                                  notes=[str(n) for n in (getattr(submission, "notes", None) or [])])
+                                  notes=[_note(n) for n in raw_notes], notes_md=[_note_md(n) for n in raw_notes])
         errors = [s.line for s in steps if s.verdict == INVALID and s.line is not None]
         result.first_error_line = min(errors) if errors else None
         if self.assignment is not None and self.assignment.goal is not None:
@@ -177,8 +210,10 @@ class Grader:
         result.cache_misses = self.cache.misses - misses0
         result.seconds = time.perf_counter() - start
         if self.budget_ran_out:
-            result.notes.append(f"the checking budget of {self.options.budget:g} s ran out: "
-                                "steps after that point are unverified, not checked")
+            note = (f"the checking budget of {self.options.budget:g} s ran out: "
+                    "steps after that point are unverified, not checked")
+            result.notes.append(note)
+            result.notes_md.append(note)
         if not outer:
             self._started = None
         return result
@@ -281,10 +316,11 @@ class _Run:
         except Exception:
             return e
 
-    def _is_definition(self, lhs, rhs) -> str | None:
+    def _is_definition(self, lhs, rhs):
+        """The defined name (a term) when the step lhs = rhs is one of the text's definitions."""
         for key, value in self.definitions.items():
             if (lhs == key and rhs == value) or (rhs == key and lhs == value):
-                return _text(key)
+                return key
         return None
 
     # -- opaque names -----------------------------------------------------------
@@ -340,7 +376,10 @@ class _Run:
                 undefined.append(name)
         out = []
         if undefined:
-            out.append(f"depends on {', '.join(undefined)}, which the submission does not define")
+            parts = ["depends on "]
+            for i, name in enumerate(undefined):
+                parts += ([", "] if i else []) + [Math(name)]
+            out.append(MathText(*parts, ", which the submission does not define"))
         out += self._unrelated_factors(lhs, rhs)
         if relation == "~=":
             out += self._undeclared_samples(lhs, rhs)
@@ -361,8 +400,11 @@ class _Run:
                     bases.add(name)
         if not bases:
             return []
-        return [f"the samples of {', '.join(sorted(bases))} are not declared as draws from a distribution "
-                f"(write e.g. z^{{(l)}} \\sim q(z|x))"]
+        parts = ["the samples of "]
+        for i, name in enumerate(sorted(bases)):
+            parts += ([", "] if i else []) + [Math(name)]
+        return [MathText(*parts, " are not declared as draws from a distribution (write e.g. ",
+                         MathText.of("z^(l) ~ q(z|x)", "$z^{(l)} \\sim q(z \\mid x)$"), ")")]
 
     @staticmethod
     def _unrelated_factors(lhs, rhs) -> list[str]:
@@ -385,8 +427,9 @@ class _Run:
                     continue
                 parts = [o for n, o in sorted(other.items()) if n.startswith(name + "_") or name.startswith(n + "_")]
                 if parts:
-                    out.append(f"{d} appears on one side only, next to {parts[0]} on the other; the submission does "
-                               f"not state how they relate (a factorization such as q(z) = prod_i q_i(z_i))")
+                    out.append(MathText(d, " appears on one side only, next to ", parts[0], " on the other; the "
+                                        "submission does not state how they relate (a factorization such as ",
+                                        MathText.of("q(z) = prod_i q_i(z_i)", "$q(z) = \\prod_i q_i(z_i)$"), ")"))
         return out
 
     @staticmethod
@@ -435,9 +478,12 @@ class _Run:
                 self._chain(n, lines)
         return self.results
 
-    def _step(self, n, line: _Line, verdict: str, message: str, **kw) -> StepResult:
+    def _step(self, n, line: _Line, verdict: str, message, **kw) -> StepResult:
+        kw.setdefault("hint_md", md_of(kw["hint"]) if kw.get("hint") else "")
+        if kw.get("hint"):
+            kw["hint"] = str(kw["hint"])
         r = StepResult(line=line.line, latex=line.latex, relation=line.relation, verdict=verdict,
-                       message=message, chain=n, **kw)
+                       message=str(message), message_md=md_of(message), chain=n, **kw)
         self.results.append(r)
         return r
 
@@ -450,10 +496,13 @@ class _Run:
             return f"numerically supported ({v.examples} model{'' if v.examples == 1 else 's'})"
         return "proved" + (f" ({', '.join(v.rewrites[:4])})" if v.rewrites else "")
 
-    def _unverified_message(self, v: StepVerdict, opaque: list[str]) -> str:
+    def _unverified_message(self, v: StepVerdict, opaque: list) -> MathText:
         if opaque:
-            return "not checkable: " + "; ".join(opaque)
-        return f"not checkable: {v.message}" if v.message else "not checkable"
+            parts = ["not checkable: "]
+            for i, o in enumerate(opaque):
+                parts += (["; "] if i else []) + [o]
+            return MathText(*parts)
+        return MathText(f"not checkable: {tidy(v.message)}" if v.message else "not checkable")
 
     def _wrong(self, n, line: _Line, lhs, rhs, relation, v, cached, *, against, message, new_error=True):
         hint = ""
@@ -462,16 +511,17 @@ class _Run:
                 hint = diagnose(self.substitute(lhs), self.substitute(rhs), relation, self.holds, self.canon)
             except Exception:
                 hint = ""
-        text = message
-        if hint:
-            text += f"; {hint}"
-        return self._step(n, line, INVALID, text, against=against, counterexample=_counterexample(v), hint=hint,
-                          new_error=new_error, **self._verdict_fields(v, cached, lhs, rhs))
+        text = MathText(message, "; ", hint) if hint else message
+        return self._step(n, line, INVALID, text, against=against,
+                          counterexample=_counterexample(v, against if against is not None else line.line, line.line),
+                          hint=hint, new_error=new_error, **self._verdict_fields(v, cached, lhs, rhs))
 
     def _claim(self, n, lines: list[_Line]):
         lhs_line, rhs_line = lines
         rel = rhs_line.relation or "="
-        shown = _Line(rhs_line.line, f"{lhs_line.latex} {rel} {rhs_line.latex}" if lhs_line.latex else rhs_line.latex,
+        latex_rel = {"<=": r"\le", ">=": r"\ge", "~=": r"\approx"}.get(rel, rel)
+        shown = _Line(rhs_line.line,
+                      f"{lhs_line.latex} {latex_rel} {rhs_line.latex}" if lhs_line.latex else rhs_line.latex,
                       rhs_line.expr, rhs_line.error, rel)
         if lhs_line.expr is None or rhs_line.expr is None:
             err = lhs_line.error or rhs_line.error or "could not be read"
@@ -479,7 +529,7 @@ class _Run:
             return
         defined = self._is_definition(lhs_line.expr, rhs_line.expr)
         if defined is not None and rel == "=":
-            self._step(n, shown, VALID, f"definition of {defined}", kind="claim", lhs=_text(lhs_line.expr),
+            self._step(n, shown, VALID, MathText("definition of ", defined), kind="claim", lhs=_text(lhs_line.expr),
                        rhs=_text(rhs_line.expr))
             return
         v, cached, opaque = self.check(lhs_line.expr, rhs_line.expr, rel)
@@ -527,7 +577,7 @@ class _Run:
                 continue
             defined = self._is_definition(p.expr, ln.expr)
             if defined is not None and rel_prev == "=" and not off_track:
-                self._step(n, ln, VALID, f"definition of {defined}", against=p.line, lhs=_text(p.expr),
+                self._step(n, ln, VALID, MathText("definition of ", defined), against=p.line, lhs=_text(p.expr),
                            rhs=_text(ln.expr))
                 prev = anchor = verified = i
                 skipped = []
@@ -548,7 +598,7 @@ class _Run:
                     self._step(n, ln, UNVERIFIED,
                                f"not checkable: does not follow from line {p.line}, which could not be checked, "
                                f"but follows from line {w.line}; if there is an error, it is at line {p.line}",
-                               against=p.line, counterexample=_counterexample(v), **fields)
+                               against=p.line, counterexample=_counterexample(v, p.line, ln.line), **fields)
                     anchor = verified = i
                 elif v.status is Status.REFUTED and not opaque and not skipped:
                     self._wrong(n, ln, p.expr, ln.expr, rel_prev, v, cached, against=p.line,
@@ -557,7 +607,7 @@ class _Run:
                     error_line = ln.line
                 elif v.status is Status.REFUTED and not opaque:
                     self._step(n, ln, UNVERIFIED, f"not checkable: does not follow from line {p.line}{gap}",
-                               against=p.line, counterexample=_counterexample(v), **fields)
+                               against=p.line, counterexample=_counterexample(v, p.line, ln.line), **fields)
                     anchor = i
                 else:
                     self._step(n, ln, UNVERIFIED, self._unverified_message(v, opaque), against=p.line, **fields)
@@ -630,6 +680,8 @@ class _Run:
         g_lhs, g_rel, g_rhs = assignment.goal
         g_lhs, g_rhs = self._rename(g_lhs), self._rename(g_rhs)
         text = assignment.goal_text
+        latex_rel = {"<=": r"\le", ">=": r"\ge", "=": "=", "~=": r"\approx"}.get(g_rel, g_rel)
+        text_md = f"${to_latex(g_lhs)} {latex_rel} {to_latex(g_rhs)}$"
         # a claim or a chain from one side of the goal to the other, with no invalid step between
         by_line: dict[tuple, StepResult] = {}
         for r in self.results:
@@ -653,8 +705,8 @@ class _Run:
                     if c is None:
                         break
                     if relations.implies(c, rel_goal) and self._equivalent(self.substitute(m.expr), self.substitute(last)):
-                        return GoalResult(text, True, m.line, f"goal reached on line {m.line}")
-        return GoalResult(text, False, None, "the derivation does not reach the goal with valid steps")
+                        return GoalResult(text, True, m.line, f"goal reached on line {m.line}", text_md)
+        return GoalResult(text, False, None, "the derivation does not reach the goal with valid steps", text_md)
 
 
 def grade_file(path, options: GradeOptions | None = None, cache: StepCache | None = None, assignment=None,

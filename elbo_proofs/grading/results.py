@@ -19,6 +19,7 @@ VERDICTS = (VALID, INVALID, UNVERIFIED, UNPARSED)
 GRADED = "graded"
 FAILED = "failed"
 UNREADABLE = "unreadable"
+IGNORED = "ignored"          # a file with no math in it (notes.txt next to the derivation): not graded
 
 
 @dataclass
@@ -27,7 +28,8 @@ class StepResult:
     latex: str                    # the student's LaTeX for that expression
     relation: str | None          # "=", "<=", ">=", "~=" (None for a line that is not a claim)
     verdict: str                  # one of VERDICTS
-    message: str = ""
+    message: str = ""             # plain math, for the terminal
+    message_md: str = ""          # the same in Markdown with $LaTeX$ (Gradescope, Markdown reports)
     kind: str = "step"            # "step" (chain step), "claim" (standalone relation), "line" (unparsed head)
     chain: int = 0                # index of the chain in the submission
     against: int | None = None    # the line the step was checked against
@@ -35,6 +37,9 @@ class StepResult:
     rhs: str = ""
     counterexample: dict | None = None   # {values, lhs, rhs, model} for invalid steps
     hint: str = ""                # nearest correct form, where one was found
+    hint_md: str = ""
+    file: str = ""                # the file of a step when several files make one submission
+    problem: str = ""             # the assignment problem the step's chain belongs to
     back_on_track: bool = False
     carries_error: bool = False   # follows from its predecessor, which carries an earlier error
     new_error: bool = False       # an invalid step that is a fresh mistake (not a carried one)
@@ -53,6 +58,7 @@ class GoalResult:
     reached: bool
     line: int | None = None
     message: str = ""
+    text_md: str = ""
 
 
 @dataclass
@@ -67,6 +73,11 @@ class SubmissionResult:
     score_explanation: str = ""
     goal: GoalResult | None = None
     notes: list[str] = field(default_factory=list)
+    notes_md: list[str] = field(default_factory=list)
+    # lines nobody checked (unread, undecided, cut by a time limit): {line, latex, reason, file}
+    needs_review: list[dict] = field(default_factory=list)
+    provisional: bool = False     # the score stands only once a person has read the needs_review lines
+    problems: list[dict] = field(default_factory=list)   # per assignment problem: name, score, max_score, ...
     seconds: float = 0.0
     cache_hits: int = 0
     cache_misses: int = 0
@@ -96,6 +107,8 @@ class SubmissionResult:
 
 
 def failed(path: str, reason: str, *, status: str = FAILED, max_score: float = 10.0, seconds: float = 0.0) -> SubmissionResult:
-    """A submission that could not be graded: it scores 0 and says why."""
+    """A submission that could not be graded: it scores 0 for now, says why, and asks for a person."""
+    review = [{"line": None, "latex": "", "reason": f"not graded: {reason}", "file": str(path)}]
     return SubmissionResult(path=str(path), status=status, reason=reason, max_score=max_score,
-                            score=0.0, score_explanation=f"not graded: {reason}", seconds=seconds)
+                            score=0.0, score_explanation=f"not graded: {reason}", seconds=seconds,
+                            needs_review=review, provisional=True)

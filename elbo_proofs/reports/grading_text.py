@@ -21,17 +21,55 @@ def _short(text: str, n: int = MAX_LATEX) -> str:
 
 
 def _fmt(x) -> str:
-    if isinstance(x, float):
-        return f"{x:.4g}"
-    return str(x)
+    """A value for a reader: 4 significant digits, noise next to 0 as 0 (plain data in, no terms)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if x != x:
+        return "undefined"
+    if abs(x) < 1e-9:
+        return "0"
+    if float(x) == int(x) and abs(x) < 1e6:
+        return str(int(x))
+    text = f"{x:.4g}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        return f"{mant}*10^{int(exp)}"
+    return text
+
+
+def _sides(cx: dict) -> tuple[str, str]:
+    """What the two sides are called: by their lines, the two sides of one line for a claim."""
+    a, b = cx.get("lhs_line"), cx.get("rhs_line")
+    if a is not None and b is not None and a != b:
+        return f"line {a}", f"line {b}"
+    if a is not None:
+        return f"the left side of line {a}", "its right side"
+    return "the left side", "the right side"
 
 
 def counterexample_text(cx: dict | None) -> str:
     if not cx:
         return ""
     values = ", ".join(f"{k} = {_fmt(v)}" for k, v in (cx.get("values") or {}).items())
-    model = f" [{cx['model']}]" if cx.get("model") else ""
-    return f"counterexample{model}: {values or 'any model'} gives left {_fmt(cx.get('lhs'))}, right {_fmt(cx.get('rhs'))}"
+    model = f" ({cx['model']})" if cx.get("model") else ""
+    left, right = _sides(cx)
+    return (f"counterexample{model}: with {values or 'any values'}, {left} is {_fmt(cx.get('lhs'))} "
+            f"but {right} is {_fmt(cx.get('rhs'))}")
+
+
+def counterexample_md(cx: dict | None) -> str:
+    """The counterexample in Markdown, names as $LaTeX$."""
+    if not cx:
+        return ""
+    from .markdown import escape
+
+    shown = cx.get("values_md") or cx.get("values") or {}
+    values = ", ".join(f"{k} = {_fmt(v)}" if cx.get("values_md") else f"{escape(k)} = {_fmt(v)}"
+                       for k, v in shown.items())
+    model = f" ({escape(cx['model'])})" if cx.get("model") else ""
+    left, right = _sides(cx)
+    return (f"Counterexample{model}: with {values or 'any values'}, {left} is {_fmt(cx.get('lhs'))} "
+            f"but {right} is {_fmt(cx.get('rhs'))}.")
 
 
 def step_message(step: dict) -> str:
@@ -43,6 +81,9 @@ def step_message(step: dict) -> str:
 
 def render_submission(result: dict, console: Console, *, show_valid: bool = True) -> None:
     path = result.get("path", "")
+    if result.get("status") == "ignored":
+        console.print(Text.assemble((f"{path}: ", "bold"), ("ignored", "dim"), f" -- {result.get('reason', '')}"))
+        return
     if result.get("status") != "graded":
         console.print(Text.assemble((f"{path}: ", "bold"), ("not graded", "bold red"),
                                     f" -- {result.get('reason', '')}"))
@@ -58,6 +99,10 @@ def render_submission(result: dict, console: Console, *, show_valid: bool = True
             continue
         verdict = s.get("verdict", "")
         label = verdict + (" (back on track)" if s.get("back_on_track") else "")
+        if verdict == "valid" and s.get("carries_error"):
+            label = "follows (carries error)"
+        elif verdict in ("unverified", "unparsed"):
+            label = f"{verdict}: review"
         # Text objects, never markup strings: students' LaTeX is full of [brackets]
         table.add_row(Text(str(s.get("line") or "")), Text(s.get("relation") or ""), Text(_short(s.get("latex", ""))),
                       Text(label, style=STYLE.get(verdict, "")), Text(step_message(s)))
@@ -66,6 +111,7 @@ def render_submission(result: dict, console: Console, *, show_valid: bool = True
     first = result.get("first_error_line")
     summary = Text.assemble(
         ("score ", "bold"), (f"{result.get('score', 0):g}/{result.get('max_score', 0):g}", "bold"),
+        (" provisional" if result.get("provisional") else "", "yellow"),
         f"  ({result.get('score_explanation', '')})  ",
         ("first error: ", "bold"), (f"line {first}" if first else "none", "red" if first else "green"),
         "  " + ", ".join(f"{v} {k}" for k, v in counts.items() if v),
@@ -75,6 +121,14 @@ def render_submission(result: dict, console: Console, *, show_valid: bool = True
     if goal:
         console.print(Text.assemble(("goal: ", "bold"), goal.get("text", ""), " -- ",
                                     (goal.get("message", ""), "green" if goal.get("reached") else "red")))
+    review = result.get("needs_review") or []
+    if review:
+        console.print(Text(f"needs review by a person ({len(review)} line{'s' if len(review) != 1 else ''}; "
+                           "the score is provisional):", style="bold yellow"))
+        for item in review:
+            where = ", ".join(x for x in (item.get("file") or "", f"line {item['line']}" if item.get("line") else "")
+                              if x)
+            console.print(Text(f"  {where + ': ' if where else ''}{item.get('reason', '')}"))
     for note in result.get("notes") or []:
         console.print(Text(f"note: {note}", style="dim"))
     console.print()
