@@ -45,7 +45,7 @@ MAX_FILE_BYTES = 200_000
 
 
 def _schema():
-    from ..parsing.derivation import DECLARATIONS, MAX_LENGTH
+    from ..parsing import DECLARATIONS, MAX_LENGTH
     from ..schema import Number, Record, Text
 
     declarations = Record(DECLARATIONS, expected="a mapping of declarations")
@@ -61,7 +61,7 @@ def _schema():
 def load_assignment(path) -> Assignment:
     from ..inputs import LINE_KEY, LINES_KEY, load_yaml, read_text
     from ..parsing import parse_relation
-    from ..parsing.derivation import build_context
+    from ..parsing import build_context
     from ..schema import line_of, strip, validate
 
     path = Path(path)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from ..checking.verdict import Counterexample, Status, StepVerdict
+from ..checking import Counterexample, Status, StepVerdict
 
 
 @lru_cache(maxsize=8192)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from ..checking.verdict import Status, StepVerdict
+from ..checking import Status, StepVerdict
 from ..terms import relations
 from .cache import StepCache, checker_fingerprint, step_context, step_key
 from .diagnose import diagnose

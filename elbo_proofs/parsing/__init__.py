@@ -3,9 +3,10 @@
 They know nothing of checking; errors are `InputError`s with a location.
 """
 from .expr_parser import parse_expression, parse_relation
-from .derivation import Derivation, Step, load_derivation, load_derivations
+from .derivation import DECLARATIONS, MAX_LENGTH, Derivation, Step, build_context, load_derivation, load_derivations
 
 __all__ = ["parse_expression", "parse_relation", "Derivation", "Step", "load_derivation", "load_derivations", "warm_up",
+           "build_context", "DECLARATIONS", "MAX_LENGTH",
            "Submission", "read_submission", "read_submission_text"]
 
 
