@@ -69,6 +69,11 @@ KNOWN: dict[tuple[str, str, str], str] = {
         "Log(...) is read as the product L*o*g, so lines 12 and 16 are called wrong",
     ("corpus", "elbo_decomp_lecture.md", "no_false_alarm"):
         "scope of \\log over a product of fractions: log(a/b)(b/c) is read as log(a/b) times b/c on line 9",
+    ("corpus", "elbo_paren_inline.md", "first_error"):
+        "\\( .. \\) displays are not read, so the sign flip of line 5 is not found",
+    ("corpus", "kl_bracket_displays.md", "no_false_alarm"):
+        "the declarations q(z) = N(z \\mid mu, sigma^2), p(z) = N(z \\mid 0, 1) inside \\( .. \\) are not bound, "
+        "so line 10 (the Gaussian moments) is called wrong",
     ("corpus", "elbo_verbose_prose.md", "no_false_alarm"):
         "line 5: q_phi(z|x) approx p_theta(z|x) in a list of definitions (a statement of aim) is graded as a claim",
     ("corpus", "em_free_energy_entropy_sign.md", "first_error"):

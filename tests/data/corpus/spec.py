@@ -709,3 +709,40 @@ SPECS["em_responsibility_missing_prior.md"] = Spec(mix, [
     (7, "=", lambda g: npdf(g.x, g.m[1], g.s[1]) / np.sum(g.pi * npdf(g.x, g.m, g.s))),
     (9, "=", lambda g: npdf(g.x, g.m[1], g.s[1]) * np.sum(g.pi * npdf(g.x, g.m, g.s)) ** -1),
 ])
+
+# ---------------------------------------------------------------- more displays and vectors
+SPECS["kl_bracket_displays.md"] = Spec(uni, [
+    (6, None, KL_UNI),
+    (6, "=", lambda m: m.E_q(m.log_q) - m.E_q(m.log_prior)),
+    (10, "=", lambda m: -0.5 * log(2 * pi * m.sigma ** 2) - 0.5 + 0.5 * LOG2PI + 0.5 * (m.mu ** 2 + m.sigma ** 2)),
+    (14, "=", lambda m: 0.5 * (m.mu ** 2 + m.sigma ** 2 - 1 - log(m.sigma ** 2))),
+])
+
+SPECS["elbo_paren_inline.md"] = Spec(uni, [
+    (3, None, KL_POST),
+    (3, "=", lambda m: m.E_q(lambda z: m.log_q(z) - m.log_post(z))),
+    (5, "=", lambda m: m.E_q(lambda z: m.log_q(z) - m.log_joint(z)) - m.log_evidence()),
+], [
+    (7, None, LOGPX),
+    (7, "=", lambda m: m.E_q(lambda z: m.log_joint(z) - m.log_q(z)) + m.kl_q_post()),
+])
+
+SPECS["kl_two_gaussians_diag_sum.md"] = Spec(diag3, [
+    (3, None, KL_TWO),
+    (3, "=", lambda m: np.sum(log(m.sigma2 / m.sigma) + (m.sigma ** 2 + (m.mu - m.mu2) ** 2) / (2 * m.sigma2 ** 2) - 0.5)),
+    (5, "=", lambda m: 0.5 * np.sum(m.sigma ** 2 / m.sigma2 ** 2 + (m.mu2 - m.mu) ** 2 / m.sigma2 ** 2 - 1
+                                    + log(m.sigma2 ** 2 / m.sigma ** 2))),
+])
+
+EZZ = lambda mm: mm.E_q(lambda z: np.sum(z ** 2, axis=-1))  # noqa: E731
+
+SPECS["reparam_diag_vector.md"] = Spec(diag2, [
+    (5, None, lambda m: m.grad(EZZ, "mu", 1)),
+    (5, "=", lambda m: m.E_eps(lambda e: m.grad(lambda mm: np.sum((mm.mu + mm.sigma * e) ** 2, axis=-1), "mu", 1))),
+    (5, "=", lambda m: m.E_eps(lambda e: 2 * (m.mu[1] + m.sigma[1] * e[:, 1]))),
+    (5, "=", lambda m: 2 * m.mu[1]),
+], [
+    (7, None, lambda m: m.grad(EZZ, "sigma", 1)),
+    (7, "=", lambda m: m.E_eps(lambda e: 2 * (m.mu[1] + m.sigma[1] * e[:, 1]) * e[:, 1])),
+    (7, "=", lambda m: 2 * m.sigma[1]),
+])
