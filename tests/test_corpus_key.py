@@ -39,7 +39,7 @@ FILES = sorted(p.name for p in CORPUS.glob("*.md"))
 
 # how each relation may be written on its line
 SIGNS = {
-    "=": re.compile(r"=|\\approx"),
+    "=": re.compile(r"=|\\approx|\\triangleq|\\equiv"),
     "<=": re.compile(r"\\leq?(?![a-zA-Z])|<=|\\leqslant"),
     ">=": re.compile(r"\\geq?(?![a-zA-Z])|>=|\\geqslant"),
     "~=": re.compile(r"\\approx|\\simeq|="),

@@ -74,6 +74,15 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ("corpus", "kl_bracket_displays.md", "no_false_alarm"):
         "the declarations q(z) = N(z \\mid mu, sigma^2), p(z) = N(z \\mid 0, 1) inside \\( .. \\) are not bound, "
         "so line 10 (the Gaussian moments) is called wrong",
+    ("corpus", "elbo_r_density.md", "first_error"):
+        "densities named r and pi (E_r, KL(pi || r) written without arguments) are not read, so the swapped KL "
+        "of line 8 is not found",
+    ("corpus", "iwae_estimator_missing_mean.md", "first_error"):
+        "E over z_1, \\dots, z_K is not read (an ellipsis is not an expression) and z_k is not taken as declared "
+        "by '$z_k \\sim q(z|x)$' in prose, so line 7 is not decided",
+    ("corpus", "score_partial.md", "no_false_alarm"):
+        "line 5: E_q[z^2 d/dmu log q(z)] = 2 mu is called wrong: the score d/dmu log q(z) at fixed z is not "
+        "what the checker evaluates there (it finds 2 mu does not belong)",
     ("corpus", "elbo_verbose_prose.md", "no_false_alarm"):
         "line 5: q_phi(z|x) approx p_theta(z|x) in a list of definitions (a statement of aim) is graded as a claim",
     ("corpus", "em_free_energy_entropy_sign.md", "first_error"):

@@ -746,3 +746,86 @@ SPECS["reparam_diag_vector.md"] = Spec(diag2, [
     (7, "=", lambda m: m.E_eps(lambda e: 2 * (m.mu[1] + m.sigma[1] * e[:, 1]) * e[:, 1])),
     (7, "=", lambda m: 2 * m.sigma[1]),
 ])
+
+# ---------------------------------------------------------------- other letters, semicolons, unbracketed E, labels
+SPECS["elbo_triangleq_semicolon.md"] = Spec(uni, [
+    (5, None, ELBO),
+    (5, "=", lambda m: m.E_q(lambda z: m.log_lik(z) + m.log_prior(z) - m.log_q(z))),
+], [
+    (9, None, LOGPX),
+    (9, "=", lambda m: log(m.E_q(RATIO(m)))),
+    (9, ">=", lambda m: m.E_q(lambda z: log(RATIO(m)(z)))),
+    (9, "=", ELBO),
+])
+
+SPECS["elbo_unbracketed_E.md"] = Spec(uni, [
+    (3, None, ELBO),
+    (3, "=", lambda m: m.E_q(m.log_lik) - m.kl_q_prior()),
+    (5, "=", lambda m: m.E_q(lambda z: m.log_lik(z) + m.log_prior(z) - m.log_q(z))),
+    (7, "=", lambda m: m.E_q(m.log_joint) + ENTROPY(m)),
+], [
+    (9, None, ENTROPY),
+    (9, "=", lambda m: -m.E_q(m.log_q)),
+])
+
+SPECS["kl_underbrace.md"] = Spec(uni, [
+    (4, None, KL_UNI),
+    (4, "=", lambda m: -m.E_q(m.log_prior) - (-m.E_q(m.log_q))),
+    (5, "=", lambda m: 0.5 * LOG2PI + 0.5 * (m.mu ** 2 + m.sigma ** 2) - 0.5 * log(2 * pi * np.e * m.sigma ** 2)),
+])
+
+# r(z) is the model's q, pi(z) its prior
+SPECS["elbo_r_density.md"] = Spec(uni, [
+    (7, None, lambda m: m.E_q(m.log_lik) - m.kl_q_prior()),
+    (7, "=", lambda m: m.E_q(lambda z: m.log_lik(z) + m.log_prior(z) - m.log_q(z))),
+    (8, "=", lambda m: m.E_q(m.log_lik) - m.E_prior(lambda z: m.log_prior(z) - m.log_q(z))),
+    (9, "=", lambda m: m.E_q(m.log_lik) - m.E_prior(lambda z: m.log_prior(z) - m.log_q(z))),
+])
+
+SPECS["vae_loss_negative.md"] = Spec(uni, [
+    (5, None, lambda m: -m.elbo()),
+    (5, "=", lambda m: -m.E_q(m.log_lik) + m.kl_q_prior()),
+    (7, "=", lambda m: -m.log_evidence() + m.kl_q_post()),
+    (9, "<=", lambda m: -m.log_evidence()),
+])
+
+SPECS["kl_mathrm_d.md"] = Spec(uni, [
+    (1, None, lambda m: m.q(m.z0)),
+    (1, "=", lambda m: 1 / (sqrt(2 * pi) * m.sigma) * exp(-(m.z0 - m.mu) ** 2 / (2 * m.sigma ** 2))),
+], [
+    (1, None, lambda m: m.prior(m.z0)),
+    (1, "=", lambda m: 1 / sqrt(2 * pi) * exp(-m.z0 ** 2 / 2)),
+], [
+    (5, None, KL_UNI),
+    (5, "=", lambda m: m.E_q(lambda z: log(m.q(z) / m.prior(z)))),
+    (6, "=", lambda m: m.E_q(lambda z: log(1 / m.sigma[0] * exp(c(z) ** 2 / 2 - (c(z) - m.mu[0]) ** 2 / (2 * m.sigma[0] ** 2))))),
+    (7, "=", lambda m: m.E_q(lambda z: -log(m.sigma[0]) + c(z) ** 2 / 2 - (c(z) - m.mu[0]) ** 2 / (2 * m.sigma[0] ** 2))),
+    (8, "=", lambda m: -log(m.sigma) + (m.mu ** 2 + m.sigma ** 2) / 2 - 0.5),
+])
+
+SPECS["score_partial.md"] = Spec(uni, [
+    (3, None, lambda m: m.grad(lambda mm: mm.log_q(m.z0), "mu")),
+    (3, "=", lambda m: (m.mu - m.z0) / m.sigma ** 2),
+], [
+    (5, None, lambda m: m.grad(EZ2, "mu")),
+    (5, "=", lambda m: m.E_q(lambda z: c(z) ** 2 * m.grad(lambda mm: mm.log_q(z), "mu"))),
+    (5, "=", lambda m: 2 * m.mu),
+])
+
+# the condition c is fixed: p(z|c) is the model's prior, p(x|z,c) its likelihood
+SPECS["elbo_conditional.md"] = Spec(uni, [
+    (5, None, LOGPX),
+    (5, "=", lambda m: m.E_q(lambda z: log(RATIO(m)(z))) + m.kl_q_post()),
+    (7, ">=", lambda m: m.E_q(m.log_lik) - m.kl_q_prior()),
+])
+
+SPECS["iwae_estimator_missing_mean.md"] = Spec(uni, [
+    (3, None, lambda m: iwae(m, m.K)),
+    (3, "=", lambda m: iwae(m, m.K)),
+], [
+    (7, None, lambda m: iwae(m, m.K)),
+    (7, "~=", lambda m: m.estimate(lambda s: log(np.sum(exp(m.log_joint(s) - m.log_q(s)), axis=1)), m.K, 100000)),
+], [
+    (9, None, lambda m: m.estimate(lambda s: log(np.sum(exp(m.log_joint(s) - m.log_q(s)), axis=1)), m.K, 100000)),
+    (9, "=", lambda m: m.estimate(lambda s: log(np.sum(exp(m.log_joint(s) - m.log_q(s)), axis=1)), m.K, 100000)),
+])
