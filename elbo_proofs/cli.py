@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .argtypes import positive_int
+from .argtypes import nonnegative_int, positive_int, positive_seconds
 from .errors import InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONTRADICTION = 0, 1, 2, 3
@@ -53,8 +53,8 @@ def _freeze_imports() -> None:
 def cmd_check(args) -> int:
     from rich.console import Console
 
-    from .checking import check_derivation
-    from .parsing import load_derivations
+    from .checking import check_derivation  # noqa: F401  imported before the worker is forked
+    from .parsing import load_derivations  # noqa: F401
     from .reports.check_report import print_json, print_table
 
     _freeze_imports()
@@ -66,28 +66,71 @@ def cmd_check(args) -> int:
         err.print("error: check needs a derivation file, a folder, or a shipped name (see --list)",
                   markup=False, highlight=False)
         return EXIT_BAD_INPUT
+    from .supervisor import Job, Supervisor
+
     results, errors = [], []
     code = EXIT_OK
-    for path, problem in _derivation_files(args.paths):
-        try:
-            if problem:
-                raise problem
-            derivations = load_derivations(path)
-        except InputError as exc:
-            errors.append({"path": str(path), "error": str(exc)})
-            err.print(f"error: {exc}", markup=False, highlight=False)
-            code = max(code, EXIT_BAD_INPUT)
-            continue
-        for derivation in derivations:
-            result = check_derivation(derivation, examples=args.examples, time_limit=args.time_limit,
-                                      numeric=not args.no_numeric)
-            results.append(result)
-            if args.format == "table":
-                print_table(result, console, show_rules=args.rules)
-            code = _exit_code(result, path, err, code)
+    files = list(_derivation_files(args.paths))
+    options = (args.examples, args.time_limit, not args.no_numeric)
+
+    def report(i, outcome):
+        nonlocal code
+        path, problem = files[i]
+        if problem is None and outcome.ok and outcome.value[0] == "ok":
+            for result in outcome.value[1]:
+                results.append(result)
+                if args.format == "table":
+                    print_table(result, console, show_rules=args.rules)
+                code = _exit_code(result, path, err, code)
+            return
+        if problem is not None:
+            message = str(problem)
+        elif outcome.ok:
+            message = outcome.value[1]
+        else:
+            message = f"{path}: could not be checked: {outcome.value}"
+        errors.append({"path": str(path), "error": message})
+        err.print(f"error: {message}", markup=False, highlight=False)
+        code = max(code, EXIT_BAD_INPUT)
+
+    jobs = [Job(_check_job, (str(path), *options)) for path, problem in files if problem is None]
+    index = [i for i, (_, problem) in enumerate(files) if problem is None]
+    done = 0
+    with Supervisor(1, memory_mb=args.memory_limit) as supervisor:
+        for i, (path, problem) in enumerate(files):
+            if problem is not None:
+                report(i, None)
+                continue
+            supervisor.run([jobs[done]], lambda _, outcome, i=i: report(i, outcome))
+            done += 1
+    assert done == len(index)
     if args.format == "json":
         print_json(results, errors)
     return code
+
+
+READ_SECONDS = 30.0   # reading and parsing one derivation file
+
+
+def _check_job(path: str, examples: int, time_limit: float, numeric: bool):
+    """Check one file, in a supervised worker: ("ok", results) or ("error", one line)."""
+    from .checking import check_derivation
+    from .limits import LimitExceeded, phase
+    from .parsing import load_derivations
+
+    try:
+        with phase(("read", path), READ_SECONDS):
+            derivations = load_derivations(path)
+    except InputError as exc:
+        return "error", str(exc)
+    except LimitExceeded as exc:
+        return "error", str(InputError(f"reading the file {exc}", file=path))
+    except RecursionError:
+        return "error", str(InputError("nested too deeply to read", file=path))
+    except MemoryError:
+        return "error", str(InputError("too large to read (out of memory)", file=path))
+    return "ok", [check_derivation(d, examples=examples, time_limit=time_limit, numeric=numeric)
+                  for d in derivations]
 
 
 def _list_builtin() -> int:
@@ -140,7 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=["table", "json"], default="table",
                        help="table (one per derivation, default) or json (all results on standard output)")
     check.add_argument("--examples", type=positive_int, default=50, help="numeric examples per step (default 50)")
-    check.add_argument("--time-limit", type=float, default=5.0, help="seconds of symbolic work per step (default 5)")
+    check.add_argument("--time-limit", type=positive_seconds, default=5.0,
+                       help="seconds of symbolic work per step, twice that of numeric work (default 5)")
+    check.add_argument("--memory-limit", type=nonnegative_int, default=4096, metavar="MB",
+                       help="address space of the checking process, MB (default 4096; 0: no limit)")
     check.add_argument("--no-numeric", action="store_true", help="skip the numeric cross-check")
     check.add_argument("--rules", action="store_true", help="show the rewrite rules each proof used")
     check.set_defaults(func=cmd_check)

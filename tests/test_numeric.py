@@ -297,17 +297,6 @@ def test_threads():
         assert list(pool.map(_sign_flip_status, range(2))) == ["counterexample"] * 2
 
 
-def test_a_callers_time_limit_passes_through():
-    from elbo_proofs.checking.timeout import StepTimeout, time_limit
-
-    ctx = context(ABSTRACT_CTX)
-    lhs = parse_expression("log(p(x))", ctx)
-    rhs = parse_expression(ELBO + " + KL(q(z|x) || p(z|x))", ctx)
-    with pytest.raises(StepTimeout):
-        with time_limit(0.3):
-            numeric_check(lhs, rhs, "=", ctx, examples=100_000)
-
-
 @settings(max_examples=2, deadline=None)
 @given(st.just(0))
 def test_inside_a_hypothesis_test(_):

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import time
 
+from ..limits import LimitExceeded, phase
 from ..terms import Context
 from .symbolic import SymbolicResult, prove
-from .timeout import StepTimeout
-from .timeout import time_limit as _time_limit
 from .verdict import Status, StepVerdict
 
 def check_step(lhs, rhs, relation: str, context: Context, *, examples: int = 50,
@@ -36,9 +35,9 @@ def check_step(lhs, rhs, relation: str, context: Context, *, examples: int = 50,
 
 def _symbolic(lhs, rhs, relation, context, limit):
     try:
-        with _time_limit(limit):
+        with phase(lambda: ("symbolic", lhs, relation, rhs, limit), limit):
             return prove(lhs, rhs, relation, context), ""
-    except StepTimeout as exc:
+    except LimitExceeded as exc:
         return None, f"symbolic work {exc}"
     except RecursionError:
         return None, "expression too deeply nested for symbolic work"
@@ -50,9 +49,9 @@ def _numeric(lhs, rhs, relation, context, examples, limit):
     from ..numeric import numeric_check
 
     try:
-        with _time_limit(limit * 2 if limit else None):
+        with phase(lambda: ("numeric", lhs, relation, rhs, examples, limit), limit * 2 if limit else None):
             return numeric_check(lhs, rhs, relation, context, examples=examples)
-    except StepTimeout as exc:
+    except LimitExceeded as exc:
         return _Unevaluable(f"numeric check {exc}")
 
 

@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from ..limits import LimitExceeded, phase
 from ..terms import Context
 from .canonical import Canonicalizer
 from .rules.estimator import expectation_over_samples, has_samples
 from .rules.inequality import Certifier, candidate_terms
-from .timeout import StepTimeout, time_limit
 from .trace import Trace
 
 
@@ -55,9 +55,9 @@ def canonical_form(e, context: Context, *, seconds: float | None = None):
     Raises TimeoutError when the time runs out.
     """
     try:
-        with time_limit(seconds):
+        with phase(lambda: ("canon", e), seconds):
             return Canonicalizer(context)(e)
-    except StepTimeout as exc:
+    except LimitExceeded as exc:
         raise TimeoutError(str(exc)) from None
 
 

@@ -1,24 +1,20 @@
 """Grading many submissions: worker processes, one submission at a time each.
 
-A small supervisor instead of ``ProcessPoolExecutor``: the pool cannot stop one
-task that runs too long, and one worker that dies breaks the whole pool.  Here
-every worker has its own pipe; the parent hands it one path, waits for the
-answer, its death (the process sentinel) or the per-submission deadline.  A
-worker that dies or runs out of time is killed and replaced, its submission is
-reported as ``failed`` with the reason, and the rest of the batch goes on.
+The workers are run by ``supervisor.Supervisor``: a worker that dies or runs
+past the per-submission timeout is stopped and replaced, its submission is
+reported as ``failed`` with the reason, and the rest of the batch goes on; a
+step, a hint search or a line being read that runs past its own limit costs
+that step or line only (the submission is graded again in a fresh worker,
+past it).
 
 Workers share the step cache through an SQLite file (cache.py), so a step that
 many students write identically is checked once for the whole batch.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
-import signal
 import time
-import traceback
 from dataclasses import dataclass
-from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Callable
 
@@ -65,100 +61,31 @@ class _NoCache(StepCache):
         pass
 
 
-def _limit_memory(mb: int) -> None:
-    if not mb:
-        return
-    try:
-        import resource
-
-        limit = int(mb) * 1024 * 1024
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    except (ImportError, ValueError, OSError):
-        pass
+_WORKER: dict = {}
 
 
-def _worker_main(conn, grade_fn: GradeFn, config: BatchConfig):
-    # the parent handles Ctrl-C; a worker just stops when its pipe closes
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _limit_memory(config.memory_mb)
-    cache = _make_cache(config)
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            break
-        if task is None:
-            break
-        idx, path = task
-        try:
-            result = grade_fn(path, config, cache)
-            conn.send(("ok", idx, result))
-        except BaseException as exc:  # report, then keep serving
-            tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            try:
-                conn.send(("error", idx, f"grading crashed: {tb}"))
-            except Exception:
-                break
-    cache.close()
+def _init_batch_worker(grade_fn: GradeFn, config: BatchConfig) -> None:
+    _WORKER.update(grade_fn=grade_fn, config=config, cache=None)
 
 
-class _Worker:
-    def __init__(self, ctx, grade_fn, config):
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, grade_fn, config), daemon=True)
-        self.proc.start()
-        child.close()
-        self.task: int | None = None
-        self.started = 0.0
-
-    def assign(self, idx: int, path: str):
-        self.conn.send((idx, path))
-        self.task = idx
-        self.started = time.monotonic()
-
-    def kill(self):
-        try:
-            self.proc.kill()
-        except Exception:
-            pass
-        self.proc.join(timeout=5)
-        self.conn.close()
-
-    def stop(self):
-        try:
-            self.conn.send(None)
-        except Exception:
-            pass
-        self.proc.join(timeout=2)
-        if self.proc.is_alive():
-            self.kill()
-        else:
-            self.conn.close()
-
-
-def _death_reason(proc) -> str:
-    code = proc.exitcode
-    if code is None:
-        return "the worker process stopped answering"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"the worker process was killed ({name})" + (" -- out of memory?" if name == "SIGKILL" else "")
-    return f"the worker process exited with code {code}"
+def _grade_job(path: str) -> dict:
+    """One submission in a supervised worker (see supervisor.py)."""
+    if _WORKER.get("cache") is None:
+        _WORKER["cache"] = _make_cache(_WORKER["config"])
+    return _WORKER["grade_fn"](path, _WORKER["config"], _WORKER["cache"])
 
 
 def grade_batch(paths: list[str], config: BatchConfig, *, jobs: int = 1, grade_fn: GradeFn | None = None,
                 on_result: Callable[[int, SubmissionResult], None] | None = None) -> list[SubmissionResult]:
-    """Grade ``paths`` with ``jobs`` worker processes (0: in this process, no isolation).
+    """Grade ``paths`` with ``jobs`` worker processes (0: in this process, no isolation, no limits).
 
     Results come back in the order of ``paths``; ``on_result(i, result)`` is called
-    as each one finishes (for a progress bar).
+    as each one finishes (for a progress bar).  A worker that dies, raises, or
+    passes ``config.timeout`` costs its submission only (reported ``failed``);
+    a step or line past its own time limit costs that step only.
     """
+    from ..supervisor import Job, Supervisor
+
     grade_fn = grade_fn or grade_one
     paths = [str(p) for p in paths]
     points = getattr(config.assignment, "points", None) or 10.0
@@ -182,62 +109,29 @@ def grade_batch(paths: list[str], config: BatchConfig, *, jobs: int = 1, grade_f
         cache.close()
         return results  # type: ignore[return-value]
 
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context("spawn")
-    if ctx.get_start_method() == "fork" and grade_fn is grade_one:
+    if grade_fn is grade_one:
         _warm_up()
-    jobs = max(1, min(jobs, len(paths) or 1))
-    pending = list(range(len(paths)))[::-1]
-    workers = [_Worker(ctx, grade_fn, config) for _ in range(jobs)]
-    try:
-        for w in workers:
-            if pending:
-                w.assign(pending[-1], paths[pending.pop()])
-        while any(w.task is not None for w in workers):
-            busy = [w for w in workers if w.task is not None]
-            now = time.monotonic()
-            next_deadline = min(w.started + config.timeout for w in busy)
-            ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy],
-                         timeout=max(0.0, next_deadline - now))
-            for k, w in enumerate(workers):
-                if w.task is None:
-                    continue
-                idx = w.task
-                elapsed = time.monotonic() - w.started
-                outcome = None
-                if w.conn in ready or w.conn.poll():
-                    try:
-                        kind, ridx, payload = w.conn.recv()
-                        if kind == "ok":
-                            outcome = SubmissionResult.from_dict(payload)
-                        else:
-                            outcome = failed(paths[idx], payload, max_score=points, seconds=elapsed)
-                    except (EOFError, OSError):
-                        w.proc.join(timeout=2)
-                        outcome = failed(paths[idx], _death_reason(w.proc), max_score=points, seconds=elapsed)
-                        w.kill()
-                        workers[k] = w = _Worker(ctx, grade_fn, config)
-                elif not w.proc.is_alive():
-                    outcome = failed(paths[idx], _death_reason(w.proc), max_score=points, seconds=elapsed)
-                    w.kill()
-                    workers[k] = w = _Worker(ctx, grade_fn, config)
-                elif elapsed > config.timeout:
-                    w.kill()
-                    outcome = failed(paths[idx], f"timed out after {config.timeout:g} s", max_score=points,
-                                     seconds=elapsed)
-                    workers[k] = w = _Worker(ctx, grade_fn, config)
-                if outcome is None:
-                    continue
-                w.task = None
-                outcome.path = paths[idx]
-                done(idx, outcome)
-                if pending:
-                    w.assign(pending[-1], paths[pending.pop()])
-    finally:
-        for w in workers:
-            if w.task is not None:
-                w.kill()
-            else:
-                w.stop()
+
+    def on_outcome(i, outcome):
+        if outcome.ok:
+            res = SubmissionResult.from_dict(outcome.value)
+            res.seconds = outcome.seconds   # every attempt, not only the last
+            if outcome.overruns:
+                n = len(outcome.overruns)
+                res.notes.append(f"{n} piece{'s' if n > 1 else ''} of work (a step's proof or numeric check, "
+                                 f"a hint search, an expression being read) ran past {'their' if n > 1 else 'its'} "
+                                 "time limit and {} reported as such".format("were" if n > 1 else "was"))
+        elif outcome.kind == "error":
+            res = failed(paths[i], f"grading crashed: {outcome.value}", max_score=points, seconds=outcome.seconds)
+        else:
+            res = failed(paths[i], outcome.value, max_score=points, seconds=outcome.seconds)
+        res.path = paths[i]
+        done(i, res)
+
+    workers = max(1, min(jobs, len(paths) or 1))
+    with Supervisor(workers, memory_mb=config.memory_mb, initializer=_init_batch_worker,
+                    initargs=(grade_fn, config)) as supervisor:
+        supervisor.run([Job(_grade_job, (p,), timeout=config.timeout) for p in paths], on_outcome)
     return results  # type: ignore[return-value]
 
 

@@ -113,7 +113,7 @@ def _run(args) -> int:
             cache_path, note = prepare_cache_dir(args.cache_dir)
             if note:
                 print(f"note: {note}", file=sys.stderr)
-        elif args.jobs > 1:
+        elif args.jobs >= 1:  # shared by the workers, and kept when one is stopped and replaced
             tmp = tempfile.mkdtemp(prefix="elbo-grade-")
             cache_path = os.path.join(tmp, "steps.sqlite")
     config = BatchConfig(options=options, assignment=assignment, cache_path=cache_path,

@@ -507,8 +507,12 @@ class _Run:
     def _wrong(self, n, line: _Line, lhs, rhs, relation, v, cached, *, against, message, new_error=True):
         hint = ""
         if self.grader.options.hints:
-            try:
-                hint = diagnose(self.substitute(lhs), self.substitute(rhs), relation, self.holds, self.canon)
+            from ..limits import phase
+
+            sl, sr = self.substitute(lhs), self.substitute(rhs)
+            try:  # the whole search within one limit: a hint never costs more than a step
+                with phase(lambda: ("hint", sl, relation, sr), max(2.0, 2 * self.grader.options.time_limit)):
+                    hint = diagnose(sl, sr, relation, self.holds, self.canon)
             except Exception:
                 hint = ""
         text = MathText(message, "; ", hint) if hint else message

@@ -36,11 +36,13 @@ from pathlib import Path
 import sympy as sp
 
 from ..errors import InputError
+from ..limits import LimitExceeded, phase
 from ..terms import Bernoulli, Context, Density, Normal, is_density
 from .latex_parser import LatexEnv, _base_name, parse_latex, unit_identity
 from .names import PointlessNormal
 
 MAX_FILE_BYTES = 1_000_000
+READ_SECONDS = 5.0   # reading one expression, in a supervised worker (limits.phase)
 MAX_EXPRESSIONS = 3000
 MAX_INLINE = 2000
 TIME_BUDGET = 60.0  # seconds for reading one submission
@@ -679,7 +681,10 @@ class _Reader:
         if time.monotonic() > self.deadline:
             return None, "not read: the time budget for this submission ran out"
         try:
-            return parse_latex(latex, env, allow_distribution=allow_distribution), None
+            with phase(lambda: ("read", latex, allow_distribution), READ_SECONDS):
+                return parse_latex(latex, env, allow_distribution=allow_distribution), None
+        except LimitExceeded as exc:
+            return None, f"not read: reading this expression {exc}"
         except InputError as exc:
             return None, _one_line(exc.message)
         except RecursionError:
