@@ -4,7 +4,7 @@ import json
 import textwrap
 
 from elbo_proofs.checking import SymbolicResult
-from elbo_proofs.checking.timeout import StepTimeout
+from elbo_proofs.limits import LimitExceeded
 from elbo_proofs.cli import main
 
 HEADER = """\
@@ -61,7 +61,7 @@ def test_step_out_of_scope_exits_1_not_2(tmp_path, capsys):
 
 def test_time_limit_exits_1(tmp_path, capsys, monkeypatch):
     def slow(*args, **kw):
-        raise StepTimeout("exceeded the time limit of 5 s")
+        raise LimitExceeded(5)
 
     monkeypatch.setattr("elbo_proofs.checking.step.prove", slow)
     code, payload, err = run(tmp_path, capsys, "steps:\n  - expr: mu\n  - expr: mu\n", "--no-numeric")

@@ -61,9 +61,10 @@ def numeric_chain(pairs, context, examples, limit) -> list:
     from ..numeric import numeric_check_chain
 
     try:
-        with _time_limit(limit * 2 * len(pairs) if limit else None):
+        with phase(lambda: ("numeric chain", *[x for pair in pairs for x in pair], examples, limit),
+                   limit * 2 * len(pairs) if limit else None):
             return numeric_check_chain(pairs, context, examples=examples)
-    except StepTimeout:
+    except LimitExceeded:
         return [None] * len(pairs)
 
 
