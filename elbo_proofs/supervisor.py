@@ -201,11 +201,11 @@ class Supervisor:
                 if attempt.stopped or future.done():
                     continue
                 token, deadline, key, seconds = limits.read_slot(self.slots, attempt.slot)
-                if token == attempt.token and deadline and now > deadline + self.grace:
+                if token == attempt.token and deadline and now > deadline + self.grace \
+                        and future.cancel():     # pebble stops the worker running it
                     poisoned[attempt.index][key] = seconds
                     overruns[attempt.index].append(seconds)
                     attempt.stopped = True
-                    future.cancel()     # pebble stops the worker running it
         return outcomes  # type: ignore[return-value]
 
     @staticmethod
