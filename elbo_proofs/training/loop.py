@@ -21,7 +21,8 @@ from ..terms.serialize import term_to_data
 from .config import TrainConfig
 from .codegen import LOGITS, STD_LOGVAR, VALUE, CodegenError, compile_expression
 from .derivation import TrainingInputError
-from .figures import binarize_fixed, estimate, final_report, save_images
+from .figures import binarize_fixed, default_iw_samples, estimate, final_report, save_images
+from .watch import epoch_figures, phase
 from .mnist import load_mnist
 from .model import VAE
 
@@ -141,8 +142,11 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
     for name in ("epochs", "batch_size", "hidden", "latent", "mc_samples", "eval_mc_samples"):
         if getattr(cfg, name) < 1:
             raise TrainingInputError(f"--{name.replace('_', '-')} must be at least 1")
-    elbo = ELBO(expr, cfg)
-    mnist = load_mnist(cfg.data_dir, split=cfg.split, allow_download=cfg.download)
+    console = _console() if cfg.progress else None
+    with phase("compiling the ELBO to a torch loss", log, console):
+        elbo = ELBO(expr, cfg)
+    with phase("reading MNIST", log, console):
+        mnist = load_mnist(cfg.data_dir, split=cfg.split, allow_download=cfg.download)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -197,6 +201,7 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
             history.append(record)
             with open(metrics_path, "a") as handle:
                 handle.write(json.dumps(record) + "\n")
+            epoch_figures(model, test_x, out, epoch, history)
             say(f"epoch {epoch:3d}/{cfg.epochs}  train ELBO {train_elbo:9.3f}  "
                 f"test ELBO {test_elbo:9.3f} nats/image  {seconds:6.2f} s")
 
@@ -206,7 +211,9 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
         saved["data_dir"] = str(Path(cfg.data_dir).resolve())
     torch.save({"config": saved, "model": model.state_dict(), "objective": term_to_data(expr),
                 "history": history}, ckpt_path)
-    report = final_report(model, elbo, cfg, mnist, device, test_x)
+    with phase(f"final evaluation: test and train ELBO, importance-weighted log p(x) with "
+               f"k={default_iw_samples(cfg, device)}", log, console):
+        report = final_report(model, elbo, cfg, mnist, device, test_x)
     report.update({"checkpoint": str(ckpt_path)})
     with open(metrics_path, "a") as handle:
         handle.write(json.dumps({"final": True, **report}) + "\n")
@@ -248,6 +255,12 @@ class _NoProgress:
 
     def advance(self, *a, **k):
         pass
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
 
 
 def _progress(enabled: bool):
