@@ -35,6 +35,7 @@ from ..checking import Status, StepVerdict
 from ..terms import relations
 from .cache import StepCache, checker_fingerprint, step_context, step_key
 from .diagnose import diagnose
+from .goals import rename, unify
 from .results import (GRADED, IGNORED, INVALID, UNPARSED, UNREADABLE, UNVERIFIED, VALID, GoalResult, StepResult,
                       SubmissionResult, failed)
 from .scoring import score_submission
@@ -680,6 +681,15 @@ class _Run:
                 and s.name in symbols and symbols[s.name] != s}
         return e.xreplace(repl) if repl else e
 
+    @staticmethod
+    def _goal_readings(first, last, head):
+        yield first, last
+        mapping = unify(first, head)
+        if mapping is not None and (mapping.symbols or mapping.densities):
+            renamed = rename(first, mapping), rename(last, mapping)
+            if renamed != (first, last):
+                yield renamed
+
     def check_goal(self, assignment) -> GoalResult:
         g_lhs, g_rel, g_rhs = assignment.goal
         g_lhs, g_rhs = self._rename(g_lhs), self._rename(g_rhs)
@@ -695,9 +705,17 @@ class _Run:
             if not lines or lines[0].expr is None:
                 continue
             head = self.substitute(lines[0].expr)
-            for first, last, rel_goal in ((g_lhs, g_rhs, g_rel), (g_rhs, g_lhs, relations.flip(g_rel) or g_rel)):
-                if not self._equivalent(head, self.substitute(first)):
+            for first0, last0, rel_goal in ((g_lhs, g_rhs, g_rel), (g_rhs, g_lhs, relations.flip(g_rel) or g_rel)):
+                # the goal in its own letters, or renamed to the student's (P, X for p, x) by the roles
+                # the names play in the chain's first line; the checker still decides equality
+                found = None
+                for first, last in self._goal_readings(first0, last0, head):
+                    if self._equivalent(head, self.substitute(first)):
+                        found = (first, last)
+                        break
+                if found is None:
                     continue
+                first, last = found
                 rels = []
                 for k in range(1, len(lines)):
                     m = lines[k]
