@@ -17,7 +17,7 @@ command line prints one line and exits 2.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
@@ -39,6 +39,19 @@ class Assignment:
     error_penalty: float | None = None
     context: object = None
     unchecked_penalty: float | None = None
+    problems: list = field(default_factory=list)     # [Problem]; the points are then theirs
+
+
+@dataclass
+class Problem:
+    """One problem of an assignment: its name ("1(c)"), points and goal; the steps of the chains
+    that start from a side of its goal are scored against its points."""
+    name: str
+    points: float
+    goal: tuple | None = None
+    goal_text: str = ""
+    goal_points: float | None = None
+    error_penalty: float | None = None
 
 
 MAX_FILE_BYTES = 200_000
@@ -46,7 +59,7 @@ MAX_FILE_BYTES = 200_000
 
 def _schema():
     from ..parsing import DECLARATIONS, MAX_LENGTH
-    from ..schema import Number, Record, Text
+    from ..schema import ListOf, Number, Record, Text
 
     declarations = Record(DECLARATIONS, expected="a mapping of declarations")
     policy = {k: Number(maximum=1e6) for k in POLICY_KEYS}
@@ -54,6 +67,12 @@ def _schema():
                    "goal": Text(max_length=MAX_LENGTH), **policy,
                    "partial_credit": Record(policy, expected="a mapping (goal_points, error_penalty, "
                                                              "unchecked_penalty)"),
+                   "problems": ListOf(Record({"name": Text(max_length=100), "points": Number(positive=True, maximum=1e6),
+                                              "goal": Text(max_length=MAX_LENGTH), "goal_points": Number(maximum=1e6),
+                                              "error_penalty": Number(maximum=1e6)},
+                                             required=frozenset({"name", "points", "goal"}),
+                                             expected="a problem (name:, points:, goal:)"),
+                                      min_length=1, max_length=100, expected="a list of problems"),
                    "declarations": declarations, **DECLARATIONS},
                   expected="a mapping (points:, goal:, declarations:)")
 
@@ -107,5 +126,30 @@ def load_assignment(path) -> Assignment:
         except InputError as exc:
             raise InputError(f"goal: {exc.message}", file=path, line=line_of(data, "goal")) from None
         goal = (lhs, relations.parse(rel) or rel, rhs)
+    problems = []
+    for n, raw in enumerate(data.get("problems") or [], start=1):
+        name = raw["name"].strip()
+        if not name or name in {p.name for p in problems}:
+            raise InputError(f"problem {n}: {'a name is needed' if not name else f'the name {name!r} is used twice'}",
+                             file=path, line=line_of(raw))
+        if raw.get("goal_points") is not None and raw["goal_points"] > raw["points"]:
+            raise InputError(f"problem {name}: 'goal_points' ({raw['goal_points']:g}) is more than 'points' "
+                             f"({raw['points']:g})", file=path, line=line_of(raw, "goal_points"))
+        text = raw["goal"].strip()
+        try:
+            lhs, rel, rhs = parse_relation(text, context, strict=False)
+        except InputError as exc:
+            raise InputError(f"problem {name}: goal: {exc.message}", file=path, line=line_of(raw, "goal")) from None
+        problems.append(Problem(name, raw["points"], (lhs, relations.parse(rel) or rel, rhs), text,
+                                raw.get("goal_points"), raw.get("error_penalty")))
+    if problems:
+        total = sum(p.points for p in problems)
+        if "points" in data and abs(data["points"] - total) > 1e-9:
+            raise InputError(f"'points' ({data['points']:g}) is not the sum of the problems' points ({total:g})",
+                             file=path, line=line_of(data, "points"))
+        if goal is not None:
+            raise InputError("give either one 'goal' or 'problems' with a goal each, not both", file=path,
+                             line=line_of(data, "goal"))
+        points = total
     return Assignment(str(path), data.get("title", ""), points, goal, goal_text, goal_points, penalty, context,
-                      unchecked)
+                      unchecked, problems)

@@ -206,6 +206,8 @@ class Grader:
         result.first_error_line = min(errors) if errors else None
         if self.assignment is not None and self.assignment.goal is not None:
             result.goal = run.check_goal(self.assignment)
+        if self.assignment is not None and getattr(self.assignment, "problems", None):
+            result.problems = run.attribute_problems(self.assignment.problems)
         score_submission(result, self.assignment)
         result.cache_hits = self.cache.hits - hits0
         result.cache_misses = self.cache.misses - misses0
@@ -690,12 +692,26 @@ class _Run:
             if renamed != (first, last):
                 yield renamed
 
-    def check_goal(self, assignment) -> GoalResult:
+    def attribute_problems(self, problems) -> list[dict]:
+        """Each chain to the first problem whose goal it starts from; whether each goal is reached."""
+        out, owner = [], {}
+        for prob in problems:
+            g = self.check_goal(prob, chains_out=(touched := set()))
+            for c in touched:
+                owner.setdefault(c, prob.name)
+            out.append({"name": prob.name, "goal": prob.goal_text, "goal_reached": g.reached, "goal_line": g.line,
+                        "goal_message": g.message})
+        for r in self.results:
+            r.problem = owner.get(r.chain, "")
+        return out
+
+    def check_goal(self, assignment, chains_out: set | None = None) -> GoalResult:
         g_lhs, g_rel, g_rhs = assignment.goal
         g_lhs, g_rhs = self._rename(g_lhs), self._rename(g_rhs)
         text = assignment.goal_text
         latex_rel = {"<=": r"\le", ">=": r"\ge", "=": "=", "~=": r"\approx"}.get(g_rel, g_rel)
         text_md = f"${to_latex(g_lhs)} {latex_rel} {to_latex(g_rhs)}$"
+        reached = None
         # a claim or a chain from one side of the goal to the other, with no invalid step between
         by_line: dict[tuple, StepResult] = {}
         for r in self.results:
@@ -716,6 +732,8 @@ class _Run:
                 if found is None:
                     continue
                 first, last = found
+                if chains_out is not None:
+                    chains_out.add(n)
                 rels = []
                 for k in range(1, len(lines)):
                     m = lines[k]
@@ -727,7 +745,10 @@ class _Run:
                     if c is None:
                         break
                     if relations.implies(c, rel_goal) and self._equivalent(self.substitute(m.expr), self.substitute(last)):
-                        return GoalResult(text, True, m.line, f"goal reached on line {m.line}", text_md)
+                        reached = reached or GoalResult(text, True, m.line, f"goal reached on line {m.line}", text_md)
+                        break
+        if reached is not None:
+            return reached
         return GoalResult(text, False, None, "the derivation does not reach the goal with valid steps", text_md)
 
 

@@ -96,6 +96,35 @@ def step_score(steps, step_points: float, error_penalty: float, unchecked_penalt
     return score, why
 
 
+def _score_problems(result: SubmissionResult, assignment, review: list[dict]) -> tuple[float, str]:
+    """Each problem scored on the steps of its own chains, against its own points; the sum."""
+    pol = policy(assignment)
+    reached = {p.get("name"): bool(p.get("goal_reached")) for p in (result.problems or [])}
+    out, total, parts = [], 0.0, []
+    for prob in assignment.problems:
+        steps = [s for s in result.steps if s.problem == prob.name]
+        mine = [r for r in review if r.get("problem") == prob.name]
+        goal_points = min(prob.points, prob.points * DEFAULT_GOAL_FRACTION if prob.goal_points is None
+                          else prob.goal_points)
+        penalty = prob.points * DEFAULT_PENALTY_FRACTION if prob.error_penalty is None else prob.error_penalty
+        if not steps:
+            score, why = 0.0, "not attempted: no derivation starts from a side of its goal"
+        else:
+            score, why = step_score(steps, prob.points - goal_points, penalty, pol["unchecked_penalty"], mine)
+            got = goal_points if reached.get(prob.name) else 0.0
+            why += f"; goal {'reached' if reached.get(prob.name) else 'not reached'} ({got:g}/{goal_points:g})"
+            score += got
+        score = round(score, 2)
+        if mine:
+            why += f"; provisional: {len(mine)} line{'s' if len(mine) != 1 else ''} need{'s' if len(mine) == 1 else ''} a person"
+        total += score
+        parts.append(f"Problem {prob.name}: {score:g}/{prob.points:g}")
+        out.append({"name": prob.name, "score": score, "max_score": prob.points, "explanation": why,
+                    "provisional": bool(mine), "goal_reached": reached.get(prob.name, False)})
+    result.problems = out
+    return total, "; ".join(parts)
+
+
 def score_submission(result: SubmissionResult, assignment=None) -> SubmissionResult:
     pol = policy(assignment)
     points, goal_points = pol["points"], pol["goal_points"]
@@ -104,6 +133,15 @@ def score_submission(result: SubmissionResult, assignment=None) -> SubmissionRes
     # a failed submission (time limit, crash) keeps its own review entry
     result.needs_review = [r for r in result.needs_review if r.get("line") is None and not r.get("latex")] + review
     result.max_score = points
+    if getattr(assignment, "problems", None):
+        total, why = _score_problems(result, assignment, review)
+        result.score = round(total, 2)
+        result.provisional = bool(result.needs_review)
+        if result.provisional:
+            n = len(result.needs_review)
+            why += f"; provisional: {n} line{'s' if n != 1 else ''} need{'s' if n == 1 else ''} a person"
+        result.score_explanation = why
+        return result
     score, why = step_score(result.steps, step_points, pol["error_penalty"], pol["unchecked_penalty"], review)
     goal_score = 0.0
     if goal_points:

@@ -65,6 +65,11 @@ def merge_student(results: list[SubmissionResult], assignment=None, folder: str 
                 errors.append((s.file, s.line))
         if r.goal is not None:
             goals.append(r.goal)
+    reached: dict = {}
+    for r in results:
+        for p in r.problems or []:
+            reached[p.get("name")] = reached.get(p.get("name"), False) or bool(p.get("goal_reached"))
+    merged.problems = [{"name": n, "goal_reached": v} for n, v in reached.items()]
     if errors:
         merged.first_error_line = errors[0][1]
     if goals:

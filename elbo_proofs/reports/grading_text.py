@@ -121,6 +121,10 @@ def render_submission(result: dict, console: Console, *, show_valid: bool = True
     if goal:
         console.print(Text.assemble(("goal: ", "bold"), goal.get("text", ""), " -- ",
                                     (goal.get("message", ""), "green" if goal.get("reached") else "red")))
+    for p in result.get("problems") or []:
+        if "score" in p:
+            console.print(Text.assemble((f"problem {p.get('name')}: ", "bold"),
+                                        f"{p.get('score', 0):g}/{p.get('max_score', 0):g}  ({p.get('explanation', '')})"))
     review = result.get("needs_review") or []
     if review:
         console.print(Text(f"needs review by a person ({len(review)} line{'s' if len(review) != 1 else ''}; "
