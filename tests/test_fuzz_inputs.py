@@ -149,4 +149,4 @@ def test_grade_on_damaged_submissions(tmp_path_factory, capsys, data):
     results = json.loads(out)
     assert len(results) == 2
     for r in results:
-        assert r["status"] in ("graded", "unreadable"), r["reason"]
+        assert r["status"] in ("graded", "unreadable", "ignored"), r["reason"]   # ignored: no math left in it
