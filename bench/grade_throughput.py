@@ -1,6 +1,9 @@
 """Throughput of `elbo-proofs grade` on a class-sized batch.
 
-Generates N submissions (default 100) of about 15 steps each -- the ELBO
+By default the batch is diverse: every derivation of the corpus
+(tests/data/corpus), of ../shared/real and of ../shared/submissions, filled up
+to N (default 100) with generated submissions.  With --generated only, it
+generates N submissions of about 15 steps each -- the ELBO
 decomposition, its reconstruction-minus-KL form, the closed-form Gaussian KL
 and the ELBO bound -- in a few notations (q/p, q_phi/p_theta, Q/P, other latent
 names), with whitespace and bracket variations, and a planted error in some
@@ -12,6 +15,10 @@ for each configuration and prints a table (and, with --json FILE, the figures).
 
     python bench/grade_throughput.py                     # 100 submissions, jobs 1 and 2, cache on/off
     python bench/grade_throughput.py --count 20 --configs 2:cache
+    python bench/grade_throughput.py --configs 1:nocache,2:nocache   # the speed-up of a second worker
+
+The last lines give the figures: wall time of the uncached run with the most
+workers, and the speed-up of 2 workers over 1 (both uncached, same batch).
 """
 from __future__ import annotations
 
@@ -106,11 +113,29 @@ def submission(i: int, rng: random.Random) -> tuple[str, str | None]:
     return "\n".join(out), error
 
 
-def generate(folder: Path, count: int, seed: int = 0) -> dict:
+CORPORA = (ROOT / "tests" / "data" / "corpus", ROOT.parent / "shared" / "real", ROOT.parent / "shared" / "submissions")
+
+
+def collect(folder: Path, count: int) -> tuple[int, dict]:
+    """Copy up to ``count`` real and corpus derivations into ``folder``; the rest generated.
+
+    Returns (how many were copied, the planted errors of the generated ones)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    for source in CORPORA:
+        for f in sorted(source.glob("*.md")) + sorted(source.glob("*.tex")):
+            if f.stem.upper().startswith("README") or copied >= count:
+                continue
+            (folder / f"{source.name}_{f.name}").write_bytes(f.read_bytes())
+            copied += 1
+    return copied, generate(folder, count - copied, start=copied)
+
+
+def generate(folder: Path, count: int, seed: int = 0, start: int = 0) -> dict:
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     planted = {}
-    for i in range(count):
+    for i in range(start, start + count):
         text, error = submission(i, rng)
         (folder / f"student_{i:03d}.md").write_text(text)
         planted[f"student_{i:03d}.md"] = error
@@ -148,7 +173,8 @@ def run(folder: Path, jobs: int, cache: bool, examples: int, time_limit: float, 
         "invalid": sum(1 for d in data for s in d["steps"] if s["verdict"] == "invalid"),
         "exit_code": proc.returncode,
         # submissions where "has an error" agrees with "an error was planted"
-        "agree_with_planted": (sum(1 for d in data if bool(d["first_error_line"]) == bool((planted or {}).get(Path(d["path"]).name)))
+        "agree_with_planted": (sum(1 for d in data if Path(d["path"]).name in planted
+                                   and bool(d["first_error_line"]) == bool(planted[Path(d["path"]).name]))
                                if planted is not None else None),
     }
 
@@ -162,6 +188,8 @@ def main(argv=None) -> int:
     ap.add_argument("--time-limit", type=float, default=5.0)
     ap.add_argument("--timeout", type=float, default=900.0, help="stop one configuration after this many seconds")
     ap.add_argument("--folder", help="generate into this folder (default: a temporary one)")
+    ap.add_argument("--generated", action="store_true",
+                    help="only generated submissions (default: the corpora first, then generated ones)")
     ap.add_argument("--json", help="write the figures to this file")
     args = ap.parse_args(argv)
 
@@ -171,9 +199,13 @@ def main(argv=None) -> int:
     else:
         tmp = tempfile.TemporaryDirectory(prefix="grade-bench-")
         folder = Path(tmp.name)
-    planted = generate(folder, args.count)
+    if args.generated:
+        copied, planted = 0, generate(folder, args.count)
+    else:
+        copied, planted = collect(folder, args.count)
     n_err = sum(1 for e in planted.values() if e)
-    print(f"{args.count} submissions in {folder} ({n_err} with a planted error), cpus: {os.cpu_count()}")
+    print(f"{args.count} submissions in {folder}: {copied} from {', '.join(str(c) for c in CORPORA)}, "
+          f"{len(planted)} generated ({n_err} with a planted error); cpus: {os.cpu_count()}")
     rows = []
     for spec in args.configs.split(","):
         jobs, mode = spec.split(":")
@@ -188,8 +220,18 @@ def main(argv=None) -> int:
         print(f"| {r['jobs']} | {'on' if r['cache'] else 'off'} | {secs if secs is not None else r.get('note')} | "
               f"{r.get('cpu_seconds', '-')} | {r.get('load_before', '-')} | {r.get('steps', '-')} | "
               f"{r.get('with_error', '-')} | {r.get('agree_with_planted', '-')} | {r.get('failed', '-')} |")
+    uncached = {r["jobs"]: r["seconds"] for r in rows if not r["cache"] and r.get("seconds")}
+    summary = {}
+    if uncached:
+        most = max(uncached)
+        summary["uncached_seconds"] = uncached[most]
+        print(f"\n{args.count} submissions uncached with --jobs {most}: {uncached[most]:.1f} s (aim: 60 s on 2 cores)")
+    if 1 in uncached and 2 in uncached:
+        summary["speedup_2_over_1"] = round(uncached[1] / uncached[2], 2)
+        print(f"2 workers over 1, uncached: {uncached[1] / uncached[2]:.2f}x (aim: 1.7x)")
     if args.json:
-        Path(args.json).write_text(json.dumps({"count": args.count, "planted_errors": n_err, "runs": rows}, indent=2))
+        Path(args.json).write_text(json.dumps({"count": args.count, "copied": copied, "planted_errors": n_err,
+                                               "runs": rows, **summary}, indent=2))
     if tmp:
         tmp.cleanup()
     return 0

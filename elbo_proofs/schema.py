@@ -204,10 +204,9 @@ class Record(Schema):
         known = ", ".join(sorted(self.fields))
         for k in value:
             if k not in _META and k not in self.fields:
-                at = where.child(str(k), lines.get(k)) if isinstance(k, str) else where
                 name = repr(k) if isinstance(k, str) else f"{k!r} ({describe(k)})"
-                raise _Where(at.path, where.field, lines.get(k) or where.line).error(
-                    f"unknown field {name} (known: {known})")
+                at = _Where(where.path, where.field, lines.get(k) or where.line)  # the key's line
+                raise at.error(f"unknown field {name} (known: {known})")
         out = {LINE_KEY: value.get(LINE_KEY) or where.line, LINES_KEY: {}}
         for name, schema in self.fields.items():
             raw = value.get(name)

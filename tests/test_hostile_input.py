@@ -269,3 +269,23 @@ def test_special_file_in_the_data_folder(tmp_path):
     os.mkfifo(tmp_path / "x.gz")
     with pytest.raises(MNISTError, match="FIFO"):
         read_idx(tmp_path / "x.gz")
+
+
+def test_fifo_derivation_for_train_is_refused(tmp_path):
+    from elbo_proofs.training.derivation import TrainingInputError, load_proved_elbo
+
+    os.mkfifo(tmp_path / "f.yaml")
+    with pytest.raises(TrainingInputError, match="FIFO"):
+        load_proved_elbo(tmp_path / "f.yaml")
+
+
+def test_unwritable_cache_dir_is_named(tmp_path, capsys, monkeypatch):
+    sub = tmp_path / "s.md"
+    sub.write_text(SUBMISSION)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(cache) else real_access(p, mode))
+    assert grade_main([str(sub), "--jobs", "0", "--cache-dir", str(cache)]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert str(cache) in line and "cannot be read and written" in line

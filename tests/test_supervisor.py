@@ -171,3 +171,44 @@ def test_grade_keeps_the_valid_steps_before_a_hostile_line(tmp_path, capsys, hos
     assert verdicts[:2] == ["valid", "valid"]
     assert verdicts[2] == expect
     assert code == exit_code and "Traceback" not in err
+
+
+def test_killing_grade_leaves_no_worker(tmp_path):
+    """`grade --jobs 2` killed mid-batch: its workers go with it."""
+    for k in range(2):
+        (tmp_path / f"s{k}.md").write_text("$$ (a+b+c+d)^{60} = (a-b+c-d)^{60} $$\n")
+    proc = subprocess.Popen([sys.executable, "-m", "elbo_proofs", "grade", str(tmp_path), "--jobs", "2",
+                             "--time-limit", "120", "--no-numeric", "--format", "json"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        workers: list[int] = []
+        for _ in range(600):
+            workers = _children(proc.pid)
+            if len(workers) >= 2:
+                break
+            time.sleep(0.05)
+        assert len(workers) >= 2, "the workers did not start"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        for _ in range(200):
+            alive = [p for p in workers if _alive(p)]
+            if not alive:
+                break
+            time.sleep(0.05)
+        assert not alive, f"workers {alive} outlived grade"
+    finally:
+        proc.kill()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().split(")")[-1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
