@@ -77,14 +77,7 @@ class Canonicalizer:
     # -- densities and logs ----------------------------------------------------
     def family(self, d):
         """The declared family of an abstract density, or None."""
-        ctx = self.ctx
-        if d in ctx.families:
-            return ctx.families[d]
-        same = [k for k in ctx.families if k.name == d.name]
-        if len(same) == 1 and len(same[0].vars) == len(d.vars):
-            fam = ctx.families[same[0]]
-            return fam.xreplace(dict(zip(same[0].vars, d.vars)))
-        return None
+        return self.ctx.family_of(d)
 
     def canon_dist(self, d):
         if isinstance(d, Density):
@@ -160,7 +153,7 @@ class Canonicalizer:
         total = sp.Integer(0)
         for i, v in enumerate(vars_):
             factor = Density(name, (v,), tuple(vars_[i + 1:]))
-            fam = self.family(factor) if factor in self.ctx.families else None
+            fam = self.family(factor)
             if fam is not None:
                 self.trace.use(f"declared family of {name}")
                 total += self.log(fam)

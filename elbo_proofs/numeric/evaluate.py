@@ -601,34 +601,8 @@ class Evaluator:
 
 
 def find_family(ctx: Context, d: Density):
-    """The declared family of a density term, adapted to its arguments.
-
-    A declared q(z) is found for q(z_l) (a sample) and for q(z|x) (the
-    conditioning of a variational density is only its amortization); p
-    densities must match their conditioning.  Variables must be the same
-    (z_l counts as z): p(x) never finds a declared p(z).
-    """
-    fams = ctx.families
-    if d in fams:
-        return fams[d]
-    roles = tuple(_name(v) for v in d.vars)
-    given = tuple(_name(v) for v in d.given)
-    for key, fam in fams.items():
-        if key.name != d.name or tuple(_name(v) for v in key.vars) != roles:
-            continue
-        if tuple(_name(v) for v in key.given) == given:
-            mapping = dict(zip(key.vars + key.given, d.vars + d.given))
-        elif d.name.lower() != "p":
-            mapping = dict(zip(key.vars, d.vars))
-        else:
-            continue
-        mapping = {k: v for k, v in mapping.items() if k != v}
-        if any(not isinstance(k, sp.Symbol) for k in mapping):
-            continue
-        if mapping and isinstance(fam, sp.Product):
-            continue
-        return fam.xreplace(mapping) if mapping else fam
-    return None
+    """The declared family of a density term (the one lookup: `Context.family_of`)."""
+    return ctx.family_of(d)
 
 
 _KINKS = (sp.Abs, sp.Max, sp.Min, sp.sign, sp.floor, sp.ceiling, sp.Heaviside)

@@ -75,8 +75,8 @@ class Context:
         return self.vectors[name][1] if name in self.vectors else 1
 
     def family_of(self, density):
-        """The declared family of an abstract density, matched by name and arguments."""
-        return self.families.get(density)
+        """The declared family of an abstract density, or None (see `declared_family`)."""
+        return declared_family(self, density)
 
     def copy(self) -> "Context":
         return Context(
@@ -84,3 +84,48 @@ class Context:
             dict(self.families), dict(self.randoms), dict(self.lets), dict(self.samples),
             dict(self.functions), set(self.density_names),
         )
+
+
+def declared_family(ctx: Context, d):
+    """The declared family of the density term ``d``, adapted to its arguments, or None.
+
+    This is the one place that decides which declaration a density refers to.  A
+    declaration applies only when it is of the same density over the same
+    variables with the same conditioning: p(x) never finds a declared p(x|z),
+    p(z|x) never a declared p(z), p(x) never a declared p(z).  The only argument
+    that may differ from the declaration is a draw of a declared sample (z_l for
+    the samples z_1..z_L of q(z|x)), which stands for the variable it was drawn as.
+    """
+    fams = ctx.families
+    if d in fams:
+        return fams[d]
+    name = getattr(d, "name", None)
+    if name is None or not hasattr(d, "vars"):
+        return None
+    for key, fam in fams.items():
+        if getattr(key, "name", None) != name:
+            continue
+        if len(key.vars) != len(d.vars) or len(key.given) != len(d.given):
+            continue
+        mapping = {}
+        for k, v in zip(key.vars + key.given, d.vars + d.given):
+            if k == v:
+                continue
+            if not _is_draw_of(v, k, ctx):
+                mapping = None
+                break
+            mapping[k] = v
+        if mapping is None:
+            continue
+        if mapping and fam.has(sp.Product):
+            continue  # a product over coordinates is not re-indexed by a draw
+        return fam.xreplace(mapping) if mapping else fam
+    return None
+
+
+def _is_draw_of(v, k, ctx: Context) -> bool:
+    """Whether ``v`` is one draw (z_l) of the declared sample variable ``k`` (z)."""
+    if not isinstance(k, sp.Symbol) or not isinstance(v, sp.Indexed):
+        return False
+    name = v.base.label.name
+    return name == k.name and name in ctx.samples and len(v.indices) == 1
