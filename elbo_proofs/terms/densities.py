@@ -8,6 +8,13 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .families import family_of
+from .families.base import vector_of as _vector_of
+from .families.bernoulli import Bernoulli
+from .families.gaussian import Normal
+
+__all__ = ["Density", "Normal", "Bernoulli", "density_vars", "is_density"]
+
 
 class Density(sp.Expr):
     """Value of an abstract density: ``Density('p', (x,), (z,))`` is p(x|z).
@@ -46,85 +53,22 @@ class Density(sp.Expr):
         return f"{self.name}({vs})"
 
 
-class Normal(sp.Expr):
-    """Value of the univariate Gaussian density N(x; mean, var)."""
-
-    is_commutative = True
-    is_positive = True
-    is_real = True
-
-    def __new__(cls, x, mean, var):
-        return sp.Expr.__new__(cls, sp.sympify(x), sp.sympify(mean), sp.sympify(var))
-
-    @property
-    def x(self):
-        return self.args[0]
-
-    @property
-    def mean(self):
-        return self.args[1]
-
-    @property
-    def var(self):
-        return self.args[2]
-
-    @property
-    def vars(self) -> tuple:
-        return (self.x,)
-
-    def log_density(self):
-        x, m, v = self.args
-        return -sp.log(2 * sp.pi) / 2 - sp.log(v) / 2 - (x - m) ** 2 / (2 * v)
-
-    def _eval_rewrite_as_exp(self, x, m, v, **kwargs):
-        return sp.exp(-(x - m) ** 2 / (2 * v)) / sp.sqrt(2 * sp.pi * v)
-
-    def _sympystr(self, printer):
-        return "N({}; {}, {})".format(*(printer.doprint(a) for a in self.args))
-
-
-class Bernoulli(sp.Expr):
-    """Value of the Bernoulli mass function at x in {0, 1} with mean m in (0, 1)."""
-
-    is_commutative = True
-    is_positive = True
-    is_real = True
-
-    def __new__(cls, x, mean):
-        return sp.Expr.__new__(cls, sp.sympify(x), sp.sympify(mean))
-
-    @property
-    def vars(self) -> tuple:
-        return (self.args[0],)
-
-    def log_density(self):
-        x, m = self.args
-        return x * sp.log(m) + (1 - x) * sp.log(1 - m)
-
-    def _sympystr(self, printer):
-        return "Bernoulli({}; {})".format(*(printer.doprint(a) for a in self.args))
-
-
 def density_vars(d) -> tuple:
     """The variables a density term is a density *of* (what E and KL integrate)."""
-    if isinstance(d, (Density, Normal, Bernoulli)):
+    if isinstance(d, Density):
         return d.vars
+    fam = family_of(d)
+    if fam is not None:
+        return fam.variables(d)
     if isinstance(d, sp.Product):
+        # a product over coordinates of abstract densities: N(z_j; ...) under prod over j is of z
         inner = density_vars(d.function)
         return tuple(_vector_of(v) for v in inner)
     raise TypeError(f"not a density: {d}")
 
 
-def _vector_of(v):
-    # N(z_j; ...) under prod over j is a density of the vector z
-    if isinstance(v, sp.Indexed):
-        return sp.Symbol(v.base.label.name, real=True)
-    return v
-
-
-
-
 def is_density(d) -> bool:
-    if isinstance(d, (Density, Normal, Bernoulli)):
+    """Whether ``d`` is a density value: abstract, of a registered family, or a product of them."""
+    if isinstance(d, Density) or family_of(d) is not None:
         return True
     return isinstance(d, sp.Product) and is_density(d.function)
