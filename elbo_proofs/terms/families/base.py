@@ -46,8 +46,10 @@ class Family:
         return None
 
     # -- numeric (numpy) --------------------------------------------------------
+    # The numeric and torch hooks work per coordinate, elementwise (arrays broadcast); the
+    # log-density of a product over coordinates is the sum of theirs over the coordinates.
     def np_log_density(self, x, *params):
-        """Log-density at x (arrays broadcast); raises ValueError on invalid parameters."""
+        """Log-density of each coordinate at x; raises ValueError on invalid parameters."""
         raise NotImplementedError
 
     def sample(self, rng, *params, size=None):
@@ -56,7 +58,7 @@ class Family:
 
     # -- training (torch, imported lazily) --------------------------------------
     def torch_log_density(self, x, *params):
-        """Log-density of torch tensors (elementwise per coordinate)."""
+        """Log-density of each coordinate, for torch tensors."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -39,15 +39,15 @@ class DiagonalGaussian(Family):
         mv = self.coordinate(term, component)
         return None if mv is None else normal_moment(k, *mv)
 
-    # per-coordinate arrays: the univariate hooks broadcast over them
+    # numeric hooks are per coordinate: the univariate ones broadcast over the coordinates
     def np_log_density(self, x, mean, var):
-        return UNIVARIATE.np_log_density(x, mean, var).sum(axis=-1)
+        return UNIVARIATE.np_log_density(x, mean, var)
 
     def sample(self, rng, mean, var, size=None):
         return UNIVARIATE.sample(rng, mean, var, size=size)
 
     def torch_log_density(self, x, mean, var):
-        return UNIVARIATE.torch_log_density(x, mean, var).sum(dim=-1)
+        return UNIVARIATE.torch_log_density(x, mean, var)
 
 
 FAMILY = DiagonalGaussian()
