@@ -42,6 +42,9 @@ class Context:
     functions: dict[str, tuple] = field(default_factory=dict)
     # names that are densities when called: p(x|z), q(z)
     density_names: set[str] = field(default_factory=lambda: {"p", "q", "P", "Q", "r", "pi"})
+    # the densities of the generative model: they factor by the chain rule and obey
+    # Bayes' rule (the others, such as a variational q, are unrelated to them)
+    model_densities: set[str] = field(default_factory=lambda: {"p", "P"})
 
     def symbol(self, name: str) -> sp.Symbol:
         if name not in self.symbols:
@@ -82,7 +85,7 @@ class Context:
         return Context(
             dict(self.symbols), dict(self.kinds), dict(self.vectors), dict(self.indices),
             dict(self.families), dict(self.randoms), dict(self.lets), dict(self.samples),
-            dict(self.functions), set(self.density_names),
+            dict(self.functions), set(self.density_names), set(self.model_densities),
         )
 
 

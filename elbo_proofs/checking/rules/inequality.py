@@ -105,7 +105,7 @@ def candidate_terms(context):
         dens = densities_in(*terms_seen)
         # posterior of the model for every conditional that appears
         for d in list(dens):
-            if d.given and d.name in ("p", "P"):
+            if d.given and d.name in context.model_densities:
                 post = Density(d.name, d.given, d.vars)
                 if post not in dens:
                     dens.append(post)

@@ -8,16 +8,15 @@
   density term, or None.
 
 Adding a family: write one module here with the term class (a ``sympy.Expr``), a
-subclass of `Family` and ``FAMILY = TheFamily()``, and list the module in
-``_MODULES`` below; docs/checker.md walks through it.
+subclass of `Family` and ``FAMILY = TheFamily()``; every module of this package that
+defines ``FAMILY`` is registered.  docs/checker.md walks through it.
 """
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from .base import Family
-
-_MODULES = ("gaussian", "diag_gaussian", "bernoulli")
 
 FAMILIES: list[Family] = []
 
@@ -29,8 +28,10 @@ def register(family: Family) -> Family:
     return family
 
 
-for _m in _MODULES:
-    register(importlib.import_module(f"{__name__}.{_m}").FAMILY)
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    _module = importlib.import_module(f"{__name__}.{_info.name}")
+    if isinstance(getattr(_module, "FAMILY", None), Family):
+        register(_module.FAMILY)
 
 
 def family_of(term) -> Family | None:
