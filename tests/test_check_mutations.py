@@ -1,12 +1,14 @@
 """Mutants of every proved step are refuted: a sign flipped, a coefficient changed, a term
-dropped, an inequality swapped, p and q swapped in a KL.  Mutants that happen to be
-equivalent to the original (checked symbolically) are not mutants and are skipped."""
+dropped, an inequality swapped, p and q swapped in a KL.  A mutant the prover calls
+equivalent to the original step (or still a true inequality) is no exception to check:
+the numeric check must confirm the equivalence, and the mutated step is then proved."""
 from pathlib import Path
 
 import pytest
 import sympy as sp
 
 from elbo_proofs.checking import Status, check_step, prove
+from elbo_proofs.numeric import numeric_check
 from elbo_proofs.parsing import load_derivations
 from elbo_proofs.terms import KL
 
@@ -39,7 +41,7 @@ def _cases():
             steps = derivation.steps
             for prev, step in zip(steps, steps[1:]):
                 for what, mutant, rel in mutants(step.expr, step.relation):
-                    yield pytest.param(derivation.context, prev.expr, mutant, rel, step.expr,
+                    yield pytest.param(derivation.context, prev.expr, mutant, rel, step.expr, step.relation,
                                        id=f"{path.stem}-s{step.number}-{what[:40]}")
 
 
@@ -51,13 +53,25 @@ def test_mutations_are_generated_for_every_file():
     assert {c.id.split("-s")[0] for c in CASES} == {p.stem for p in DERIVATIONS}
 
 
-@pytest.mark.parametrize("ctx, prev, mutant, rel, original", CASES)
-def test_mutant_is_refuted(ctx, prev, mutant, rel, original):
-    if prove(original, mutant, "=", ctx).holds:
-        pytest.skip("equivalent to the original step")
-    if rel in ("<=", ">=") and prove(prev, mutant, rel, ctx).holds:
-        pytest.skip("still a true inequality")
+def _confirmed(lhs, rhs, rel, ctx):
+    res = numeric_check(lhs, rhs, rel, ctx, examples=50)
+    assert res.status == "agree", f"proved {lhs} {rel} {rhs}, numeric check: {res.status} {res.counterexample}"
+
+
+@pytest.mark.parametrize("ctx, prev, mutant, rel, original, original_rel", CASES)
+def test_mutant_is_refuted(ctx, prev, mutant, rel, original, original_rel):
     verdict = check_step(prev, mutant, rel, ctx, examples=25)
+    assert not verdict.contradiction, verdict.message
+    if rel == original_rel and prove(original, mutant, "=", ctx).holds:
+        # not a mutant: the prover says it is the original step written otherwise
+        _confirmed(original, mutant, "=", ctx)
+        assert verdict.status is Status.PROVED, verdict.message
+        return
+    if rel in ("<=", ">=") and prove(prev, mutant, rel, ctx).holds:
+        # still a true inequality
+        _confirmed(prev, mutant, rel, ctx)
+        assert verdict.status is Status.PROVED, verdict.message
+        return
     assert verdict.status is Status.REFUTED, verdict.message
     ce = verdict.counterexample
     assert ce is not None and ce.values
