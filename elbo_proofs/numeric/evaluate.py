@@ -22,6 +22,7 @@ from . import special
 
 from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance, is_density
 from ..terms.densities import density_vars
+from ..terms.families import family_of
 from .quadrature import (GRID_NODES, MAX_GRID_DIM, binary_grid, gauss_legendre, lead, real_line,
                          reduce_leading, standard_normal_grid)
 
@@ -312,14 +313,13 @@ class Evaluator:
         return find_family(self.ctx, d)
 
     def log_density(self, d, env: Env):
-        if isinstance(d, Normal):
-            x, m, v = (self.scalar(a, env) for a in d.args)
-            if np.any(np.asarray(v) <= 0):
-                raise NumericFailure("non-positive variance")
-            return -0.5 * np.log(2 * np.pi * v) - (x - m) ** 2 / (2 * v)
-        if isinstance(d, Bernoulli):
-            x, m = (self.scalar(a, env) for a in d.args)
-            return special.xlogy(x, m) + special.xlogy(1 - x, 1 - m)
+        fam = family_of(d) if not isinstance(d, sp.Product) else None
+        if fam is not None:
+            # one coordinate of a registered family: its own numpy log-density
+            try:
+                return fam.np_log_density(*(self.scalar(a, env) for a in d.args))
+            except ValueError as exc:
+                raise NumericFailure(str(exc)) from None
         if isinstance(d, sp.Product) and is_density(d):
             return self._loop(d.function, list(d.limits), env, "log")
         if isinstance(d, Density):

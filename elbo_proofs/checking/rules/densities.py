@@ -122,9 +122,19 @@ def model_order(ctx, name, vars_):
 
 
 # -- integrals ------------------------------------------------------------------------
+def over_the_whole_space(e: sp.Integral) -> bool:
+    """One integration variable with no limits (or -oo..oo): the integral a density normalizes."""
+    if len(e.limits) != 1:
+        return False
+    lim = e.limits[0]
+    return len(lim) == 1 or (len(lim) == 3 and lim[1] == -sp.oo and lim[2] == sp.oo)
+
+
 @rule("marginalization", "term", sp.Integral, priority=20)
 def marginalization(e, eng):
     """int p(x, z) dz = p(x), also for p(x|z) p(z) and for conditionals p(z|x)."""
+    if not over_the_whole_space(e):
+        return None
     factors = sp.Mul.make_args(e.function)
     var = e.limits[0][0]
     model = eng.ctx.model_densities
@@ -151,7 +161,10 @@ def marginalization(e, eng):
 
 @rule("integral against a density as E", "term", sp.Integral, priority=30)
 def integral_as_expectation(e, eng):
-    """int d(v) f dv = E_{v ~ d}[f] for a density d of v alone (p(x, z) does not integrate to 1 over z)."""
+    """int d(v) f dv = E_{v ~ d}[f] for a density d of v alone (p(x, z) does not integrate to 1 over z),
+    over the whole space of v."""
+    if not over_the_whole_space(e):
+        return None
     factors = sp.Mul.make_args(e.function)
     var = e.limits[0][0]
     for k, fac in enumerate(factors):

@@ -89,6 +89,12 @@ def _ratio(d, t):
     return None
 
 
+def _positive_product(f) -> bool:
+    """A product of positive factors (densities, their ratios): Jensen's gap applies to it."""
+    return isinstance(f, sp.Mul) and all(a.is_positive or is_density(a) or (
+        isinstance(a, sp.Pow) and (a.base.is_positive or is_density(a.base)) and a.exp.is_real) for a in f.args)
+
+
 def densities_in(*exprs):
     found = []
     for e in exprs:
@@ -119,7 +125,7 @@ def candidate_terms(context):
                 arg = lg.args[0]
                 if isinstance(arg, Expectation):
                     f, v, dist = arg.args
-                    if f.is_positive or is_density(f) or isinstance(f, sp.Mul):
+                    if f.is_positive or is_density(f) or _positive_product(f):
                         yield f"Jensen: log E[{f}] >= E[log {f}]", lg - Expectation(sp.log(f), v, dist)
                 elif arg.is_positive:
                     yield f"tangent line: {arg} - 1 - log({arg}) >= 0", arg - 1 - lg
