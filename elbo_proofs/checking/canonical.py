@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..terms import Context, Expectation
+from ..terms import Context, Expectation, density_vars, is_density
 from .rules import engine as _engine
 from .rules.expectation import split
 from .trace import Trace
@@ -87,7 +87,12 @@ class Canonicalizer:
         return d if out is None else out
 
     def expect(self, dist, var, f, raw_dist=None):
-        """Canonical E_{var ~ dist}[f]."""
+        """Canonical E_{var ~ dist}[f].
+
+        Only a density of exactly the variable of the E is normalized over it: under
+        p(x, z) or p(x|z) an "E over z" is no expectation, and no rule applies to it."""
+        if not _density_of(dist, var):
+            return Expectation(self.canon(f), var, dist)
         out = self.rewrite("integrand", f, dist, var, raw_dist)
         if out is not None:
             return out
@@ -102,3 +107,15 @@ class Canonicalizer:
                 out = const * Expectation(dep, var, dist)
             total += out
         return total
+
+
+def _names(vs) -> list:
+    return sorted(getattr(v, "name", str(v)) for v in vs)
+
+
+def _density_of(dist, var) -> bool:
+    """Whether ``dist`` is a density of exactly ``var`` (a variable or a tuple of them)."""
+    if not is_density(dist):
+        return False
+    wanted = tuple(var) if isinstance(var, (tuple, sp.Tuple)) else (var,)
+    return _names(density_vars(dist)) == _names(wanted)
