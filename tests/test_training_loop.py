@@ -173,7 +173,7 @@ def test_cli_bad_checkpoint(tmp_path, capsys):
     assert "no checkpoint" in one_error_line(capsys)
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     assert run_cli(["evaluate", str(tmp_path / "junk.pt"), "--device", "cpu"]) == 2
-    assert "not a readable checkpoint" in one_error_line(capsys)
+    assert "junk.pt is not a checkpoint" in one_error_line(capsys)
 
 
 def test_cli_names_that_do_not_match(data_dir, tmp_path, monkeypatch, capsys):

@@ -5,6 +5,7 @@ ELBO, importance-weighted log p(x), sample and reconstruction grids.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -27,6 +28,9 @@ def load_checkpoint(path, device: str = "auto"):
     try:
         # weights_only: tensors and plain containers, never pickled code.
         ckpt = torch.load(path, map_location=dev, weights_only=True)
+    except pickle.UnpicklingError:
+        # torch's weights-only loader refused it: not a torch file, or one that would need code to load.
+        raise TrainingInputError(f"{path} is not a checkpoint: it does not load as tensors and plain data") from None
     except Exception as exc:
         raise TrainingInputError(f"{path} is not a readable checkpoint: {_first_line(exc)}") from None
     if not isinstance(ckpt, dict) or not {"config", "model", "objective"} <= set(ckpt):
