@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -449,8 +449,37 @@ class _Run:
         v, cached = self.grader.check(sl, sr, relation, self.context, memo=self.key_memo, **kw)
         opaque = []
         if v.status is Status.REFUTED:
+            v, cached, opaque = self._other_readings(lhs, rhs, relation, v, cached, **kw)
+        if v.status is Status.REFUTED and not opaque:
             opaque = self._opaque(sl, sr, relation)
         return v, cached, opaque
+
+    def _other_readings(self, lhs, rhs, relation, v, cached, **kw):
+        """Where the text admits several readings (Submission.readings: a line's term -> other
+        plausible terms, with what each reading takes), a step is refuted only when every
+        combination is; the first reading that holds is the verdict, else one that is undecided."""
+        readings = getattr(self.submission, "readings", None) or {}
+        ls = [(lhs, "")] + list(readings.get(lhs, ()))
+        rs = [(rhs, "")] + list(readings.get(rhs, ()))
+        if len(ls) == 1 and len(rs) == 1:
+            return v, cached, []
+        undecided = None
+        for la, lw in ls[:6]:
+            for ra, rw in rs[:6]:
+                if not lw and not rw:
+                    continue
+                sl, sr = self.substitute(la), self.substitute(ra)
+                v2, c2 = self.grader.check(sl, sr, relation, self.context, memo=self.key_memo, **kw)
+                why = "; ".join(w for w in (lw, rw) if w)
+                if _holds(v2):
+                    return replace(v2, message=(v2.message + "; " if v2.message else "") + f"read with {why}"), c2, []
+                if undecided is None:
+                    opaque = self._opaque(sl, sr, relation) if v2.status is Status.REFUTED else []
+                    if v2.status is not Status.REFUTED or opaque:
+                        undecided = (replace(v2, message=(v2.message + "; " if v2.message else "")
+                                             + f"not decided when read with {why}"), c2,
+                                     [o + f" (read with {why})" for o in opaque])
+        return undecided or (v, cached, [])
 
     def canon(self, e):
         """The checker's canonical form of a term (for hints), within a small time budget."""
@@ -495,9 +524,11 @@ class _Run:
                     lhs=_text(lhs), rhs=_text(rhs))
 
     def _ok_message(self, v: StepVerdict) -> str:
+        reading = v.message.rpartition("read with ")[2] if "read with " in (v.message or "") else ""
+        reading = f"; read with {reading}" if reading else ""
         if v.status is Status.SUPPORTED:
-            return f"numerically supported ({v.examples} model{'' if v.examples == 1 else 's'})"
-        return "proved" + (f" ({', '.join(v.rewrites[:4])})" if v.rewrites else "")
+            return f"numerically supported ({v.examples} model{'' if v.examples == 1 else 's'})" + reading
+        return "proved" + (f" ({', '.join(v.rewrites[:4])})" if v.rewrites else "") + reading
 
     def _unverified_message(self, v: StepVerdict, opaque: list) -> MathText:
         if opaque:

@@ -22,6 +22,8 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 from ..errors import InputError
 from ..terms import KL, Context, Density, Entropy, Expectation, Normal, Variance, density_vars, is_density
 from .expr_parser import MAX_EXPONENT, bind_distribution, check_bounds, safe_pow
+from .latex_tokens import (drop_unmatched_closers, rewrite_angle_brackets, rewrite_divergence_letters,
+                           rewrite_expectation_powers, rewrite_over, unwrap_braced_operators)
 from .names import PARAMETER_SUBSCRIPTS, NameResolver, PointlessNormal
 
 MAX_LATEX_LENGTH = 4000
@@ -105,7 +107,17 @@ class LatexEnv:
         self.sample_indices: set[str] = {"l"}
         self.bounds: set[str] = set()  # names used as the upper limit of a sum or product
         self.parameters: set[str] = set()  # model parameters (mu, sigma): never defined by a chain head
+        # alternative readings in force (READINGS): the reader parses a line once per reading
+        self.switches: frozenset = frozenset()
+        self.density_params: dict[str, set] = {}  # density name -> parameters it carries (q_phi, p(x; theta))
         self.notes: list[str] = []
+
+    def density_variables(self) -> set:
+        names = set()
+        for d in list(self.context.families) + [d for lst in self.seen.values() for d in lst]:
+            for v in getattr(d, "vars", ()):
+                names |= {getattr(s, "name", "") for s in v.free_symbols}
+        return names
 
     # densities --------------------------------------------------------------
     def saw(self, d: Density) -> None:
@@ -201,6 +213,9 @@ class LatexTermBuilder(Transformer_NonRecursive):
             return sp.pi
         if s.base == "e" and not s.subs and s.label is None:
             return sp.E
+        if "fold-case" in self.env.switches and len(s.base) == 1 and s.base.isupper() and not s.subs \
+                and s.base.lower() in self.env.density_variables():
+            s = SymRef(s.base.lower(), [], s.label, s.text)
         sample = None
         if s.label:
             if len(s.label) >= 2:
@@ -321,11 +336,23 @@ class LatexTermBuilder(Transformer_NonRecursive):
         seps, groups = args
         name = head.name
         r = self.r
+        if seps and seps[0] == "|" and r.density_name(name) is None and _density_letter(head):
+            # g_theta(x|z), r(z|x): a letter applied to a conditional is a density, whatever its letter
+            self.ctx.density_names.add(head.base)
+            self.env.notes.append(f"{head.base}(.|.) is read as a density (it is written with a conditional bar)")
         dname = r.density_name(name)
         sub = name.partition("_")[2]
         if dname is not None and (not sub or sub in PARAMETER_SUBSCRIPTS or sub.isdigit() or sub in self.ctx.indices):
+            if ";" in seps and seps.index(";") >= len(seps) - 1 and seps[:-1] in ([], ["|"]):
+                # p(x; theta), p(x | z; theta): what follows the semicolon are parameters
+                for g in groups[-1]:
+                    if isinstance(g, SymRef):
+                        self.env.density_params.setdefault(dname, set()).add(g.name)
+                seps, groups = seps[:-1], groups[:-1]
             if seps not in ([], ["|"]) or any(len(g) == 0 for g in groups):
                 raise InputError(f"{name}(...): a density is written {name}(x) or {name}(x|z)")
+            if sub in PARAMETER_SUBSCRIPTS:
+                self.env.density_params.setdefault(dname, set()).add(sub)
             vars_ = [self.value(a) for a in groups[0]]
             given = [self.value(a) for a in groups[1]] if len(groups) > 1 else []
             d = r.density(dname, vars_, given)
@@ -342,7 +369,7 @@ class LatexTermBuilder(Transformer_NonRecursive):
             return sp.Function(name, real=True)(*[self.value(a) for a in groups[0]])
         if seps or len(groups[0]) != 1:
             raise InputError(f"'{name}(...)' is not a function the grader knows")
-        if self._output_of(head, groups[0][0]):
+        if self._output_of(head, groups[0][0]) or ("apply" in self.env.switches and head.label is None):
             return sp.Function(name, real=True)(self.value(groups[0][0]))
         # epsilon(-eps/sigma + mu), x(1 - x): implicit multiplication
         return self.value(head) * self.value(groups[0][0])
@@ -451,6 +478,10 @@ class LatexTermBuilder(Transformer_NonRecursive):
             (var, dist), body = rest
         else:
             body = self.value(rest[0])
+            if "e-by-variable" in self.env.switches:
+                owned = [s for s in body.free_symbols if self.env.distribution_of(s) is not None]
+                if len(owned) == 1:
+                    return Expectation(body, owned[0], self.env.distribution_of(owned[0]))
             randoms = [s for s in body.free_symbols
                        if s in self.ctx.randoms or getattr(s, "name", "").startswith("eps")]
             if len(randoms) == 1 and not any(getattr(s, "name", "") == "z" for s in body.free_symbols):
@@ -546,7 +577,28 @@ class LatexTermBuilder(Transformer_NonRecursive):
         return sp.Integral(self.value(body), var)
 
     def deriv_apply(self, frac, p1, p2, var, body):
-        return sp.Derivative(self.value(body), self._deriv_var(var))
+        v = self._deriv_var(var)
+        body = self.value(body)
+        self._no_hidden_dependence(body, v)
+        return sp.Derivative(body, v)
+
+    def _no_hidden_dependence(self, body, v):
+        """A derivative with respect to theta of q_theta(z) or f_theta(z): the term does not show
+        how it depends on theta, so the derivative cannot be taken; refuse rather than read 0."""
+        name = getattr(v, "name", None)
+        if name is None:
+            return
+        for d in body.atoms(Density):
+            if name in self.env.density_params.get(d.name, ()):
+                raise InputError(f"a derivative with respect to {name} of {d}, which depends on {name} "
+                                 f"through its subscript, is not checked")
+        for f in body.atoms(sp.core.function.AppliedUndef):
+            if name in type(f).__name__.split("_")[1:]:
+                raise InputError(f"a derivative with respect to {name} of {type(f).__name__}, which depends on "
+                                 f"{name} through its subscript, is not checked")
+        if body.free_symbols and v not in body.free_symbols:
+            raise InputError(f"a derivative with respect to {name} of an expression in which {name} does not "
+                             f"appear is not checked (it may depend on {name} in a way the text does not show)")
 
     def deriv_of(self, frac, p1, f, p2, var):
         v = self._deriv_var(var)
@@ -564,6 +616,20 @@ class LatexTermBuilder(Transformer_NonRecursive):
         if not isinstance(v, (sp.Symbol, sp.Indexed)):
             raise InputError(f"cannot differentiate with respect to {v}")
         return v
+
+
+def _density_letter(head: SymRef) -> bool:
+    """A single Latin letter (with parameter subscripts at most) can name a density."""
+    return (len(head.base) == 1 and head.base.isalpha() and head.label is None
+            and all(s in PARAMETER_SUBSCRIPTS for s in head.subs))
+
+
+# Alternative readings of notation that admits more than one: name -> what the report says
+READINGS = {
+    "fold-case": "a capital letter read as the variable it stands for (X as x)",
+    "e-by-variable": "E without a subscript taken over the distribution of the variable in it",
+    "apply": "a letter before parentheses read as a function applied to them (t(x), not t times x)",
+}
 
 
 def unit_identity(dist, point, ctx: Context):
@@ -698,6 +764,27 @@ def unwrap(text: str) -> str:
     return text
 
 
+def _hat_words(text: str) -> str:
+    """\\hat{\\text{ELBO}} -> \\text{ELBOhat}: a decorated word is a name of its own."""
+    return re.sub(r"\\(hat|widehat|tilde|widetilde|bar|overline)\s*\{\s*\\(?:text|mathrm|operatorname)\s*\{\s*([A-Za-z]{2,})\s*\}\s*\}",
+                  lambda m: "\\text{%s%s}" % (m.group(2), DECORATION_SUFFIX.get(m.group(1), m.group(1))), text)
+
+
+_BRACED_SYMBOL = re.compile(r"\{\s*(\\[A-Za-z]+|[A-Za-z])\s*(_\s*(?:\{[^{}]*\}|\\[A-Za-z]+|[A-Za-z0-9]))?\s*\}(?=\s*\^)")
+_TAKES_ARGUMENT = re.compile(r"(?:\\(?:[dt]?frac|sqrt|text|textrm|mathrm|operatorname|mathbf|boldsymbol|bm|mathcal|mathbb|"
+                             r"hat|widehat|bar|overline|tilde|widetilde|vec|dot|mathit|underbrace|overbrace)|[}_^])\s*$")
+
+
+def _braced_symbol_powers(text: str) -> str:
+    """{\\sigma_{2}}^{2} -> \\sigma_{2}^{2}: braces around one symbol before a power group nothing,
+    unless they are the argument of a command (\\frac{1}{x}^2 keeps them)."""
+    def repl(m):
+        if _TAKES_ARGUMENT.search(text[:m.start()]):
+            return m.group(0)
+        return m.group(1) + (m.group(2) or "") + " "
+    return _BRACED_SYMBOL.sub(repl, text)
+
+
 _E_START = re.compile(r"(\\mathbb\s*\{\s*E\s*\}|(?<![A-Za-z\\])E)(?=\s*[_\\])")
 
 
@@ -743,9 +830,22 @@ def bracket_bare_expectations(text: str) -> str:
 
 def clean_latex(text: str) -> str:
     """Drop spacing and sizing commands; keep everything that carries meaning."""
+    text = rewrite_over(text)
+    text = _hat_words(text)
     text = unwrap(text)
     text = _UNICODE_RE.sub(lambda m: UNICODE[m.group(0)], text)
     text = _SPACING.sub(" ", text)
+    text = rewrite_angle_brackets(text)
+    text = rewrite_divergence_letters(text)
+    text = rewrite_expectation_powers(text)
+    text = unwrap_braced_operators(text)
+    # \int_\mathcal{X}, \int_{\mathbb{R}^d}: an integral over the whole space
+    text = re.sub(r"(\\i?int)\s*_\s*(?:\{\s*\\(?:mathcal|mathbb)\s*\{?\s*[A-Z]\s*\}?(?:\^\s*\{?[A-Za-z0-9]+\}?)?\s*\}"
+                  r"|\\(?:mathcal|mathbb)\s*\{?\s*[A-Z]\s*\}?)", r"\1 ", text)
+    # \nabla_\theta f: the gradient with respect to one parameter, read as the partial derivative
+    text = re.sub(r"\\nabla\s*_\s*(\{[^{}]*\}|\\[A-Za-z]+|[A-Za-z])", lambda m: "\\frac{\\partial}{\\partial %s}"
+                  % m.group(1).strip("{}"), text)
+    text = _braced_symbol_powers(text)
     text = bracket_bare_expectations(text)
     text = re.sub(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*([0-9])\s*\}", r"\1", text)
     # old-style font switches: {\cal N} -> \mathcal{N}, {\rm KL} -> {KL}

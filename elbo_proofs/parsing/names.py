@@ -114,6 +114,9 @@ class NameResolver:
             if base not in ctx.vectors:
                 ctx.vector(base, ctx.indices[sub][2] if sub in ctx.indices else sp.Integer(1))
             return ctx.vectors[base][0][idx]
+        if not self.strict and sub.isdigit():
+            # mu_1, sigma_2: numbered parameters are names of their own unless mu is a vector
+            return None
         if not self.strict and (base in ctx.symbols or base.isalpha()):
             ctx.vector(base, ctx.indices[sub][2] if sub in ctx.indices else sp.Symbol("d", integer=True, positive=True))
             return ctx.vectors[base][0][idx]

@@ -38,7 +38,8 @@ import sympy as sp
 from ..errors import InputError
 from ..limits import LimitExceeded, phase
 from ..terms import Bernoulli, Context, Density, Normal, is_density
-from .latex_parser import LatexEnv, _base_name, parse_latex, unit_identity
+from .latex_parser import READINGS, LatexEnv, _base_name, parse_latex, unit_identity
+from .latex_tokens import drop_unmatched_closers
 from .names import PointlessNormal
 
 MAX_FILE_BYTES = 1_000_000
@@ -59,6 +60,7 @@ class MathLine:
     expr: sp.Expr | None
     error: str | None
     relation: str | None  # to the previous line: "=", "<=", ">=", "~="; None for the head
+    readings: list = field(default_factory=list)  # other plausible terms: [(expr, what the reading takes)]
 
 
 @dataclass
@@ -75,6 +77,8 @@ class Submission:
     context: Context
     definitions: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # a line's term -> other plausible readings of the same LaTeX, [(term, what the reading takes)]
+    readings: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------
@@ -346,6 +350,40 @@ def _names_a_quantity(word: str, rest: str) -> bool:
                          rest))
 
 
+_CONNECTIVE = re.compile(
+    r"(?:[,;]\s*)?(?:\\q?quad\s*|\\[,;:]\s*)*\\(?:text|textrm|mbox|mathrm)\s*\{\s*(with|where|and|for|for all|if|when|"
+    r"given|assuming|s\.t\.|such that)\s*\}(?:\s*\\q?quad|\s*\\[,;:])*")
+_DECLARING_CONNECTIVES = {"with", "where", "assuming", "s.t.", "such that"}
+_CONDITION_CONNECTIVES = {"for", "for all", "if", "when", "given"}
+
+
+def split_connectives(row: str) -> list[tuple[int, str, str]]:
+    """'a \\approx b \\quad \\text{with} \\quad x \\sim p': the math after a connective word
+    at the top level is a statement of its own, whose role the word gives: (offset, text, word)."""
+    parts, depth, last, word, i = [], 0, 0, "", 0
+    while i < len(row):
+        c = row[i]
+        if c in "{([":
+            depth += 1
+        elif c in "})]":
+            depth -= 1
+        elif depth == 0 and (c == "#" or row.startswith("\\#", i)):
+            break  # a remark runs to the end of the row
+        elif depth == 0 and c in "\\,;":
+            m = _CONNECTIVE.match(row, i)
+            if m and row[last:i].strip():
+                parts.append((last, row[last:i], word))
+                word, last, i = m.group(1), m.end(), m.end()
+                continue
+        if c == "\\":
+            m = re.match(r"\\[A-Za-z]+|\\.", row[i:])
+            i += m.end() if m else 1
+            continue
+        i += 1
+    parts.append((last, row[last:], word))
+    return [(off, p, w) for off, p, w in parts if p.strip()]
+
+
 _STATEMENT_BREAK = re.compile(r"[,;]?\s*\\q?quad(?![A-Za-z])|;")
 
 
@@ -520,7 +558,13 @@ class _Reader:
         _seed(env, env1, found)
         chains, definitions = self._interpret(env, decls, chains_latex, discovery=False)
         notes = self.notes + _dedupe(env.notes)
-        return Submission(self.path, self.text, chains, env.context, definitions, notes)
+        readings: dict = {}
+        for ch in chains:
+            for ml in ch.lines:
+                if ml.expr is not None and ml.readings:
+                    lst = readings.setdefault(ml.expr, [])
+                    lst.extend(r for r in ml.readings if r not in lst)
+        return Submission(self.path, self.text, chains, env.context, definitions, notes, readings)
 
     def _fragments(self, segments):
         frags: list[_Frag] = []
@@ -545,9 +589,11 @@ class _Reader:
                     continue
             statements = []
             for line, raw, at in rows:
-                row, _remark = strip_comment(raw)
-                statements.extend((self.line_of(at + off), part, at + off) for off, part in split_statements(row))
-            for line, row, at in statements:
+                for c_off, piece, word in split_connectives(raw):
+                    row, _remark = strip_comment(piece)
+                    statements.extend((self.line_of(at + c_off + off), part, at + c_off + off, word)
+                                      for off, part in split_statements(row))
+            for line, row, at, word in statements:
                 count += 1
                 if count > MAX_EXPRESSIONS:
                     self.notes.append(f"line {line}: more than {MAX_EXPRESSIONS} rows of math; the rest is not read")
@@ -566,6 +612,16 @@ class _Reader:
                 if not _meaningful(pieces):
                     continue
                 rels = [r for r, _ in pieces[1:]]
+                if word in _CONDITION_CONNECTIVES and "sim" not in rels:
+                    self.notes.append(f"line {line}: '{_one_line(row, 60)}' follows '{word}': a condition, not a claim")
+                    continue
+                if word in _DECLARING_CONNECTIVES and "sim" not in rels:
+                    if len(pieces) == 2 and pieces[0][1] and rels[0] == "=":
+                        decls.append(_Decl("eq", line, pieces[0][1], pieces[1][1], True, keyword=word))
+                    else:
+                        self.notes.append(f"line {line}: '{_one_line(row, 60)}' follows '{word}': "
+                                          f"read as a declaration, not a claim")
+                    continue
                 if "sim" in rels:
                     if len(pieces) == 2 and pieces[0][1]:
                         decls.append(_Decl("sim", line, pieces[0][1], pieces[1][1], seg.kind == "inline"))
@@ -686,6 +742,15 @@ class _Reader:
         except LimitExceeded as exc:
             return None, f"not read: reading this expression {exc}"
         except InputError as exc:
+            balanced = drop_unmatched_closers(latex)
+            if balanced is not None:
+                try:
+                    out = parse_latex(balanced, env, allow_distribution=allow_distribution)
+                except Exception:
+                    out = None
+                if out is not None:
+                    env.notes.append(f"'{_one_line(latex, 60)}': a closing bracket that closes nothing is ignored")
+                    return out, None
             return None, _one_line(exc.message)
         except RecursionError:
             return None, "expression is nested too deeply"
@@ -709,10 +774,14 @@ class _Reader:
             lines = []
             for line, latex, rel in c:
                 expr, err = self._parse(latex, env)
-                lines.append(MathLine(line, latex, expr, err, rel))
+                ml = MathLine(line, latex, expr, err, rel)
+                if not discovery:
+                    self._other_readings(ml, env, notes)
+                lines.append(ml)
             chains.append(Chain(lines, "claim" if len(lines) == 2 else "chain"))
         if discovery:
             return chains, definitions
+        chains = [ch for ch in chains if not self._intent(ch, notes)]
         self._infer_assumptions(env, chains, notes)
         _prune_vectors(env, chains, notes)
         env.parameters = _parameter_names(env, chains)
@@ -732,6 +801,37 @@ class _Reader:
                     definitions[head.expr] = ch.lines[1].expr
                     notes.append(f"line {head.line}: {head.expr} is defined as {ch.lines[1].expr}")
         return chains, definitions
+
+    @staticmethod
+    def _intent(ch: Chain, notes: list) -> bool:
+        """'q_phi(z|x) \\approx p(z|x)': an approximation between two densities over the same
+        variables says what a model aims at, not a claim that holds for every model.  Over
+        different variables it relates incomparable things and stays a claim."""
+        if len(ch.lines) != 2 or ch.lines[1].relation != "~=":
+            return False
+        a, b = ch.lines[0].expr, ch.lines[1].expr
+        if not (isinstance(a, Density) and isinstance(b, Density)) or tuple(a.vars) != tuple(b.vars):
+            return False
+        notes.append(f"line {ch.lines[1].line}: {a} ~= {b} is read as what the approximation aims at "
+                     f"(a statement of intent), not a claim")
+        return True
+
+    def _other_readings(self, ml: MathLine, env: LatexEnv, notes: list):
+        """Parse the line once per alternative reading; keep each that gives another term.  A line
+        that only an alternative reading can read takes it as its reading."""
+        for name, what in READINGS.items():
+            env.switches = frozenset([name])
+            try:
+                alt, _ = self._parse(ml.latex, env)
+            finally:
+                env.switches = frozenset()
+            if alt is None or alt == ml.expr or any(alt == a for a, _ in ml.readings):
+                continue
+            if ml.expr is None:
+                ml.expr, ml.error = alt, None
+                notes.append(f"line {ml.line}: read with {what}")
+                continue
+            ml.readings.append((alt, what))
 
     # -- assumptions a step reveals ------------------------------------------------
     def _infer_assumptions(self, env: LatexEnv, chains: list[Chain], notes: list):
@@ -772,6 +872,7 @@ class _Reader:
                     if ml.expr is not None:
                         try:
                             ml.expr = ml.expr.xreplace(scope)
+                            ml.readings = [(a.xreplace(scope), w) for a, w in ml.readings]
                         except Exception:
                             pass
             active.update(own)
@@ -870,7 +971,7 @@ class _Reader:
     def _declare_samples(self, env: LatexEnv, d: _Decl, notes: list):
         ctx = env.context
         first = re.sub(r"\^\s*\{\s*\([^{}]*\)\s*\}|_\s*\{?\s*\d+\s*\}?$", "", d.lhs).strip()
-        base = _base_name(first) if re.fullmatch(r"\\?[A-Za-z]+(\s*\{[^{}]*\})?", first) else None
+        base = _base_name(first) if re.fullmatch(r"\\?[A-Za-z]+(\s*\{(?:[^{}]|\{[^{}]*\})*\})?", first) else None
         if base is None:
             notes.append(f"line {d.line}: samples not understood")
             return
@@ -1083,7 +1184,7 @@ def _meaningful(pieces) -> bool:
 # one symbol, possibly decorated, with subscripts or (i)-labels: \mu^{(i)}, \hat{x}_j, a, \mathcal{L}(x; \theta)
 _BARE_NAME = re.compile(
     r"^\s*(?:\\mathcal\s*\{\s*[A-Z]\s*\}(?:\s*\([^()]*\))?|"
-    r"(?:\\[A-Za-z]+\s*\{\s*\\?[A-Za-z]+\s*\}|\\[A-Za-z]+|[A-Za-z])"
+    r"(?:\\[A-Za-z]+\s*\{\s*\\[A-Za-z]+\s*\{\s*\\?[A-Za-z]+\s*\}\s*\}|\\[A-Za-z]+\s*\{\s*\\?[A-Za-z]+\s*\}|\\[A-Za-z]+|[A-Za-z])"
     r"(?:\s*_\s*(?:\{[^{}]*\}|\\?[A-Za-z0-9]+)|\s*\^\s*\{\s*\([^{}]*\)\s*\})*)\s*$")
 _DENSITY_HEAD = re.compile(r"^\s*[pqPQ](?:_\{?\\?[A-Za-z]+\}?)?\s*\(")
 _FAMILY_RHS = re.compile(r"^\s*(?:\\prod|\\mathcal\s*\{?\s*N|N\s*\(|\\text\{Bernoulli\}|\\mathrm\{Bern)")
