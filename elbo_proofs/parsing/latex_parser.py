@@ -482,17 +482,36 @@ class LatexTermBuilder(Transformer_NonRecursive):
                 owned = [s for s in body.free_symbols if self.env.distribution_of(s) is not None]
                 if len(owned) == 1:
                     return Expectation(body, owned[0], self.env.distribution_of(owned[0]))
-            randoms = [s for s in body.free_symbols
-                       if s in self.ctx.randoms or getattr(s, "name", "").startswith("eps")]
-            if len(randoms) == 1 and not any(getattr(s, "name", "") == "z" for s in body.free_symbols):
-                # E[eps^2]: over the one random variable in the body
+            randoms = self._randoms_in(body)
+            if len(randoms) == 1 and not any(getattr(s, "name", "") == "z" and s not in self.ctx.lets
+                                             for s in body.free_symbols):
+                # E[eps^2], E[z] with z = mu + sigma*eps: over the one random variable in the body
                 var = randoms[0]
                 dist = self.env.distribution_of(var)
             else:
-                dist = self.env.default_q()
+                try:
+                    dist = self.env.default_q()
+                except InputError:
+                    if not randoms and not ({getattr(s, "name", "") for s in body.free_symbols}
+                                            & self.env.density_variables()):
+                        # E[mu]: no random variable in it, no distribution in the text: a constant
+                        self.env.notes.append(f"E[{body}] has no random variable in it; read as {body}")
+                        return body
+                    raise
                 vs = density_vars(dist)
                 var = vs[0] if len(vs) == 1 else sp.Tuple(*vs)
         return Expectation(self.value(body), var, dist)
+
+    def _randoms_in(self, body) -> list:
+        """The random variables in a term: declared ones, eps, and those inside a let (z = mu + sigma*eps)."""
+        out = []
+        for s in body.free_symbols:
+            if s in self.ctx.randoms or getattr(s, "name", "").startswith("eps"):
+                out.append(s)
+            elif s in self.ctx.lets:
+                out.extend(r for r in sp.sympify(self.ctx.lets[s]).free_symbols
+                           if r in self.ctx.randoms or getattr(r, "name", "").startswith("eps"))
+        return list(dict.fromkeys(out))
 
     def variance(self, tok, *rest):
         if len(rest) == 2:
@@ -500,6 +519,8 @@ class LatexTermBuilder(Transformer_NonRecursive):
             return Variance(self.value(body), var, dist)
         body = self.value(rest[0])
         candidates = [s for s in body.free_symbols if self.env.distribution_of(s) is not None]
+        if not candidates:
+            candidates = self._randoms_in(body)
         if len(candidates) != 1:
             raise InputError(f"Var({body}): cannot tell which random variable it is taken over")
         var = candidates[0]

@@ -439,7 +439,7 @@ def split_relations_at(row: str) -> list[tuple[str | None, str, int]] | str:
             i += 1
             continue
         if c in "})]":
-            depth -= 1
+            depth = max(0, depth - 1)  # a bracket that closes nothing does not hide the relations after it
             i += 1
             continue
         if c == "\\" and row[i + 1: i + 2] in ("{", "}", "|", "[", "]", "(", ")", "#", "%", "$", ","):
@@ -1194,7 +1194,9 @@ def _looks_declaration(lhs: str, rhs: str) -> bool:
     """p(z) = N(z; 0, I) and z = mu + sigma eps are declarations, not claims."""
     if _DENSITY_HEAD.match(lhs) and _FAMILY_RHS.match(rhs):
         return True
-    return bool(re.fullmatch(r"\s*z\s*", lhs) and re.search(r"\\(?:var)?epsilon|\\eta|\\xi", rhs))
+    noise = r"\\(?:var)?epsilon|\\eta(?![A-Za-z])|\\xi(?![A-Za-z])"
+    return bool(_BARE_NAME.match(lhs) and not re.search(noise, lhs) and re.search(noise, rhs)
+                and re.search(r"[+]|\\odot|\\cdot", rhs))
 
 
 def _is_family(x) -> bool:
