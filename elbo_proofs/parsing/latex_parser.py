@@ -603,6 +603,18 @@ class LatexTermBuilder(Transformer_NonRecursive):
         self._no_hidden_dependence(body, v)
         return sp.Derivative(body, v)
 
+    def _dependencies(self, body) -> set:
+        """The symbols a term depends on, through declared families and reparameterizations too."""
+        out = set(body.free_symbols)
+        for d in body.atoms(Density):
+            if d in self.ctx.families:
+                out |= sp.sympify(self.ctx.families[d]).free_symbols
+                out |= {ix.base.label for ix in sp.sympify(self.ctx.families[d]).atoms(sp.Indexed)}
+        for s in list(out):
+            if s in self.ctx.lets:
+                out |= sp.sympify(self.ctx.lets[s]).free_symbols
+        return out
+
     def _no_hidden_dependence(self, body, v):
         """A derivative with respect to theta of q_theta(z) or f_theta(z): the term does not show
         how it depends on theta, so the derivative cannot be taken; refuse rather than read 0."""
@@ -610,6 +622,8 @@ class LatexTermBuilder(Transformer_NonRecursive):
         if name is None:
             return
         for d in body.atoms(Density):
+            if d in self.ctx.families:
+                continue  # a declared family shows how it depends on its parameters
             if name in self.env.density_params.get(d.name, ()):
                 raise InputError(f"a derivative with respect to {name} of {d}, which depends on {name} "
                                  f"through its subscript, is not checked")
@@ -617,7 +631,7 @@ class LatexTermBuilder(Transformer_NonRecursive):
             if name in type(f).__name__.split("_")[1:]:
                 raise InputError(f"a derivative with respect to {name} of {type(f).__name__}, which depends on "
                                  f"{name} through its subscript, is not checked")
-        if body.free_symbols and v not in body.free_symbols:
+        if body.free_symbols and v not in self._dependencies(body):
             raise InputError(f"a derivative with respect to {name} of an expression in which {name} does not "
                              f"appear is not checked (it may depend on {name} in a way the text does not show)")
 

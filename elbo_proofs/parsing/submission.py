@@ -636,7 +636,8 @@ class _Reader:
                         self.mentions.append(pieces[0][1])  # $p(z)$: a density the text talks about
                     continue
                 head = pieces[0][1]
-                if seg.kind == "inline" and _not_a_claim(seg.before, pieces):
+                declares = len(pieces) == 2 and rels[0] == "=" and _looks_declaration(head, pieces[1][1])
+                if seg.kind == "inline" and not declares and _not_a_claim(seg.before, pieces):
                     self.notes.append(f"line {line}: '{_one_line(row, 60)}' is a range or a condition, not a claim")
                     continue
                 if len(pieces) == 2 and head and rels[0] == "=":
@@ -863,6 +864,12 @@ class _Reader:
                             continue
                         own[d] = fam
                         notes.append(f"line {b.line}: {d} is replaced by {fam}; read as the assumption {d} = {fam}")
+                    for d, fam in _factor_substitutions(a.expr, b.expr):
+                        if d in ctx.families or d in own:
+                            continue
+                        own[d] = fam
+                        notes.append(f"line {b.line}: {d} is written through its factors {fam.function}; read as "
+                                     f"the assumption {d} = {fam}")
                     self._infer_let(env, a, b, notes)
                 except Exception:  # inference is a convenience; it must never stop the reading
                     continue
@@ -871,8 +878,9 @@ class _Reader:
                 for ml in ch.lines:
                     if ml.expr is not None:
                         try:
-                            ml.expr = ml.expr.xreplace(scope)
-                            ml.readings = [(a.xreplace(scope), w) for a, w in ml.readings]
+                            for _ in range(3):  # a family may be written through factors that have families
+                                ml.expr = ml.expr.xreplace(scope)
+                                ml.readings = [(a.xreplace(scope), w) for a, w in ml.readings]
                         except Exception:
                             pass
             active.update(own)
@@ -1041,7 +1049,15 @@ def _is_density_call(t) -> bool:
     if not (isinstance(t, Tree) and t.data == "call"):
         return False
     head = t.children[0]
-    return isinstance(head, Tree) and head.data == "symbol" and str(head.children[0]) in ("p", "q", "P", "Q")
+    if not (isinstance(head, Tree) and head.data == "symbol"):
+        return False
+    letter = str(head.children[0])
+    if letter in ("p", "q", "P", "Q"):
+        return True
+    # any letter written with a conditional bar, g(x|z), is a density
+    bar = any(getattr(tok, "type", None) == "SEP" and str(tok) in ("|", "\\mid", "\\vert")
+              for tok in t.children[1].children) if len(t.children) > 1 and isinstance(t.children[1], Tree) else False
+    return len(letter) == 1 and letter.isalpha() and bar
 
 
 def _align(a, b, out: list, depth: int = 0):
@@ -1069,7 +1085,14 @@ def _family_substitutions(latex_a: str, latex_b: str, env: LatexEnv, family):
         if not isinstance(d, Density):
             continue
         t = _term(tb, env)
-        fam = family(d, t)
+        v = d.vars[0] if len(d.vars) == 1 else None
+        if isinstance(v, sp.Indexed):
+            # g(x_j|z) under a sum over j: fit the family at a plain point, then put x_j back
+            point = sp.Dummy("v", real=True)
+            fam = family(Density(d.name, (point,), d.given), t.xreplace({v: point}))
+            fam = fam.xreplace({point: v}) if fam is not None else None
+        else:
+            fam = family(d, t)
         if fam is not None:
             out.append((d, fam))
     return out
@@ -1337,3 +1360,25 @@ def _cal_conflicts(segments) -> set:
     plain = re.sub(r"\\mathcal\s*\{?\s*[A-Z]\s*\}?", " ", text)
     plain = re.sub(r"\\[A-Za-z]+|D_\{[^{}]*\}|KL|Var|diag|log|exp|ln", " ", plain)
     return {c for c in cal if re.search(r"(?<![A-Za-z])%s(?![A-Za-z])" % c, plain)}
+
+
+def _factor_substitutions(a, b):
+    """(density, product) when line a has g(x|z) and line b, under a sum or product over j, the same
+    letter at the components, g(x_j|z): the step assumes g factorizes over the components."""
+    out = []
+    wholes = [d for d in a.atoms(Density) if len(d.vars) == 1 and isinstance(d.vars[0], sp.Symbol)]
+    if not wholes:
+        return out
+    for node in sp.preorder_traversal(b):
+        if not isinstance(node, (sp.Sum, sp.Product)) or len(node.limits) != 1:
+            continue
+        j, lo, hi = node.limits[0]
+        for f in node.function.atoms(Density):
+            v = f.vars[0] if len(f.vars) == 1 else None
+            if not (isinstance(v, sp.Indexed) and v.indices == (j,)):
+                continue
+            for d in wholes:
+                if d.name == f.name and d.given == f.given and v.base.label.name == d.vars[0].name \
+                        and not b.has(d) and all(d != x for x, _ in out):
+                    out.append((d, sp.Product(f, (j, lo, hi))))
+    return out
