@@ -281,7 +281,9 @@ def test_long_flat_expressions_parse():
 def test_words_unicode_and_script_order():
     env = LatexEnv()
     assert P(r"\text{ELBO}(\theta, \phi)", env) == env.context.symbols["ELBO"]
-    assert P(r"\mathcal{L}_{\theta,\phi}(x)", env) == env.context.symbols["L"]
+    # subscripts tell named quantities apart (L_beta is not L_ELBO); the argument list is not part of the name
+    assert P(r"\mathcal{L}_{\theta,\phi}(x)", env) == env.context.symbols["L_thetaphi"]
+    assert P(r"\mathcal{L}_\beta - \mathcal{L}_{\text{ELBO}}", env) != 0
     assert P("μ + σ·ε − 1") == mu + sigma * eps - 1
     assert P(r"\sum^{N}_{i=1} \sigma^2_i") == P(r"\sum_{i=1}^{N} \sigma_i^2")
     e = P(r"\mu_\phi(x) + \sigma_{\phi}(x)")

@@ -432,6 +432,7 @@ class LatexTermBuilder(Transformer_NonRecursive):
         name = re.sub(r"^\\[A-Za-z]+\s*\{\s*|\s*\}$", "", str(tok))
         if name in ("E", "Var", "KL", "diag"):
             raise InputError(f"{name} needs its argument")
+        name = _with_subscripts(name, scripts)
         sym = self.ctx.symbols.get(name)
         if sym is None or self.ctx.kinds.get(name) != "real":
             sym = self.ctx.declare(name, "real")
@@ -443,9 +444,11 @@ class LatexTermBuilder(Transformer_NonRecursive):
             raise InputError("order symbols \\mathcal{O}(...) are outside the notation (Taylor expansions are not checked)")
         if letter == "N":
             raise InputError("\\mathcal{N} needs its arguments: \\mathcal{N}(\\mu, \\sigma^2)")
-        sym = self.ctx.symbols.get(letter)
-        if sym is None or self.ctx.kinds.get(letter) != "real":
-            sym = self.ctx.declare(letter, "real")
+        # \mathcal{L}_\beta and \mathcal{L}_{ELBO} are two names: merging them would prove L_beta >= L_ELBO.
+        name = _with_subscripts(letter, scripts)
+        sym = self.ctx.symbols.get(name)
+        if sym is None or self.ctx.kinds.get(name) != "real":
+            sym = self.ctx.declare(name, "real")
         return sym
 
     # -- operators -------------------------------------------------------------
@@ -712,6 +715,12 @@ def _subscript(text: str) -> list[str]:
             raise InputError(f"empty subscript '{text}'")
         parts.append(piece)
     return ["".join(parts)] if len(parts) > 1 else parts
+
+
+def _with_subscripts(name: str, scripts) -> str:
+    """A named quantity with its subscripts, which tell quantities apart: L, L_beta, L_ELBO."""
+    subs = [part for s in scripts or () if s.type == "SUBSCRIPT" for part in _subscript(str(s))]
+    return "_".join([name, *subs])
 
 
 def _label(text: str) -> tuple:
