@@ -340,3 +340,14 @@ def test_expectation_without_brackets_before_a_log():
     env = LatexEnv()
     e = P(r"\mathbb{E}_{q(z|x)} \log p(x|z) - D_{KL}(q(z|x) \| p(z))", env)
     assert e == Expectation(sp.log(p_xz), z, q_zx) - KL(q_zx, p_z)
+
+
+def test_an_integral_over_a_range_is_not_read_as_one_over_the_whole_space():
+    # the checker integrates over the whole space; \int_0^1 q(z) dz = 1 must not be proved
+    with pytest.raises(InputError, match="over a range"):
+        P(r"\int_0^1 q(z) dz")
+    with pytest.raises(InputError, match="over a range"):
+        P(r"\int_{0}^{\infty} q(z)\, dz")
+    whole = P(r"\int q(z) dz")
+    assert P(r"\int_{-\infty}^{\infty} q(z) dz") == whole
+    assert P(r"\int_z q(z) dz") == whole

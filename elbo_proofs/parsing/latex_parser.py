@@ -598,6 +598,14 @@ class LatexTermBuilder(Transformer_NonRecursive):
 
     def integral(self, tok, limits, body, diff):
         var = self.r.name(_base_name(re.sub(r"^d\s*", "", str(diff))))
+        bounds = [self.value(x) for x in limits]
+        # \int_z f dz, \int_{R^d} f dz: a lone subscript that is not a number names the domain
+        over_a_domain = len(bounds) == 1 and not bounds[0].is_number
+        if bounds and bounds != [-sp.oo, sp.oo] and not over_a_domain:
+            # The checker's integrals run over the whole space; reading \int_0^1 as one would prove
+            # \int_0^1 q(z) dz = 1. A range is refused, so the line is left for a person.
+            raise InputError("an integral over a range (\\int_a^b) is outside the notation; "
+                             "only integrals over the whole space are read")
         return sp.Integral(self.value(body), var)
 
     def deriv_apply(self, frac, p1, p2, var, body):
