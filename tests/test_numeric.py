@@ -47,7 +47,7 @@ functions: {x_hat: z}
 
 VECTOR_CTX = """
 title: diagonal Gaussians
-symbols: {d: positive integer}
+symbols: {d: positive integer, sigma: positive}
 vectors: {mu: d, sigma: d, z: d}
 indices: {j: 1..d}
 distributions:

@@ -47,8 +47,6 @@ KIND_STRATEGIES = {
     "positive integer": st.integers(1, 4),
     "integer": st.integers(-3, 3),
 }
-# real-declared names that denote scales are drawn positive (a positive value is a real value)
-SCALE_NAMES = {"sigma", "s", "tau", "std", "var", "v", "lambda", "lam", "scale"}
 LATENT_INITIALS = set("zZhHwWuU")
 LATENT_NAMES = {"theta", "t", "eps", "epsilon", "latent"}
 OBSERVED_INITIALS = set("xXyY")
@@ -72,8 +70,6 @@ def _kind_of(sym, ctx: Context) -> str:
             kind = "positive"
         else:
             kind = "real"
-    if kind == "real" and name.split("_")[0] in SCALE_NAMES:
-        kind = "positive"
     return kind
 
 

@@ -118,6 +118,8 @@ class NameResolver:
             # mu_1, sigma_2: numbered parameters are names of their own unless mu is a vector
             return None
         if not self.strict and (base in ctx.symbols or base.isalpha()):
+            if base not in ctx.kinds and base in POSITIVE_NAMES:
+                ctx.kinds[base] = "positive"   # sigma_j: components of a lenient positive name
             ctx.vector(base, ctx.indices[sub][2] if sub in ctx.indices else sp.Symbol("d", integer=True, positive=True))
             return ctx.vectors[base][0][idx]
         return None

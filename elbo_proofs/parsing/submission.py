@@ -1328,6 +1328,8 @@ def _seed(env: LatexEnv, found: LatexEnv, chains: list) -> None:
     for name in old.vectors:
         if name in old.samples:
             continue
+        if name in old.kinds:
+            ctx.kinds.setdefault(name, old.kinds[name])
         ctx.vector(name, renew(dims.get(name, old.vectors[name][1])))
     env.seen = {k: list(v) for k, v in found.seen.items()}
     env.sample_indices |= found.sample_indices
