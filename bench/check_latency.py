@@ -72,7 +72,7 @@ def main() -> None:
     print(f"ratio check / import sympy: {chk / sym:.2f}  "
           f"(per pair: {', '.join(f'{c / s:.2f}' for s, c in pairs)}; target <= 3)")
     print(f"kl_gaussian: {len(steps)} steps, time per step median {statistics.median(steps) * 1000:.0f} ms "
-          f"(the shared numeric run is counted in the first step)")
+          f"(each with its share of the chain's numeric run)")
     if args.all:
         runs = [cold_check("derivations")[0] for _ in range(args.repeat)]
         sym_all = [cold_check("derivations", extra=["--no-numeric"])[0] for _ in range(args.repeat)]

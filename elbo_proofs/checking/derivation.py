@@ -1,10 +1,11 @@
 """Checking a whole derivation: every step against its predecessor, then the goal."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
-from ..terms.derivation import Derivation
 from ..terms import relations
+from ..terms.derivation import Derivation
 from .step import check_step, numeric_chain
 from .verdict import Status, StepVerdict
 
@@ -61,10 +62,13 @@ def check_derivation(derivation: Derivation, *, examples: int = 50, time_limit: 
     pairs = [(prev.expr, step.relation, step.expr) for prev, step in zip(steps, steps[1:])]
     if derivation.goal is not None:
         pairs += [(derivation.goal[0], "=", steps[0].expr), (derivation.goal[2], "=", steps[-1].expr)]
+    start = time.perf_counter()
     nums = numeric_chain(pairs, ctx, examples, time_limit) if numeric else [None] * len(pairs)
+    share = (time.perf_counter() - start) / len(pairs)   # each step's time includes its share of the run
     for k, (prev, step) in enumerate(zip(steps, steps[1:])):
         v = check_step(prev.expr, step.expr, step.relation, ctx, examples=examples, time_limit=time_limit,
                        numeric=numeric, numeric_result=nums[k])
+        v.seconds += share
         sr = StepResult(step.number, step.text, step.relation, step.justification, step.line, v)
         result.steps.append(sr)
         if on_step:
@@ -72,6 +76,7 @@ def check_derivation(derivation: Derivation, *, examples: int = 50, time_limit: 
     result.chain_relation = chain_relation([s.relation for s in steps[1:]])
     if derivation.goal is not None:
         result.goal = _check_goal(derivation, result.chain_relation, examples, time_limit, numeric, nums[-2:])
+        result.goal.verdict.seconds += 2 * share
     return result
 
 

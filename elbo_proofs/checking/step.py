@@ -12,6 +12,7 @@ from ..terms import Context
 from .symbolic import SymbolicResult, prove
 from .verdict import Status, StepVerdict
 
+
 def check_step(lhs, rhs, relation: str, context: Context, *, examples: int = 50,
                time_limit: float = 5.0, numeric: bool = True, numeric_result=None) -> StepVerdict:
     """Check `lhs relation rhs`; relation is "=", "<=", ">=" or "~=" (an unbiased estimate).
