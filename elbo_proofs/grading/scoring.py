@@ -135,20 +135,19 @@ def score_submission(result: SubmissionResult, assignment=None) -> SubmissionRes
     result.max_score = points
     if getattr(assignment, "problems", None):
         total, why = _score_problems(result, assignment, review)
-        result.score = round(total, 2)
-        result.provisional = bool(result.needs_review)
-        if result.provisional:
-            n = len(result.needs_review)
-            why += f"; provisional: {n} line{'s' if n != 1 else ''} need{'s' if n == 1 else ''} a person"
-        result.score_explanation = why
-        return result
+        return _settle(result, total, why)
     score, why = step_score(result.steps, step_points, pol["error_penalty"], pol["unchecked_penalty"], review)
     goal_score = 0.0
     if goal_points:
         reached = bool(result.goal and result.goal.reached)
         goal_score = goal_points if reached else 0.0
         why += f"; goal {'reached' if reached else 'not reached'} ({goal_score:g}/{goal_points:g})"
-    result.score = round(score + goal_score, 2)
+    return _settle(result, score + goal_score, why)
+
+
+def _settle(result, score: float, why: str):
+    """The score and its explanation; provisional while any line needs a person."""
+    result.score = round(score, 2)
     result.provisional = bool(result.needs_review)
     if result.provisional:
         n = len(result.needs_review)
