@@ -11,6 +11,29 @@ from __future__ import annotations
 import sympy as sp
 
 
+class DensityValue(sp.Expr):
+    """The value of a closed-form density at its point: args are (x, mean, further parameters...)."""
+
+    is_commutative = True
+    is_positive = True
+    is_real = True
+
+    def __new__(cls, x, mean, *params):
+        return sp.Expr.__new__(cls, sp.sympify(x), sp.sympify(mean), *map(sp.sympify, params))
+
+    @property
+    def x(self):
+        return self.args[0]
+
+    @property
+    def mean(self):
+        return self.args[1]
+
+    @property
+    def vars(self) -> tuple:
+        return (self.x,)
+
+
 class Family:
     """Base class of the distribution families (one subclass and one instance per file)."""
 

@@ -3,30 +3,14 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .base import Family, coordinate_index, vector_of
+from .base import DensityValue, Family, coordinate_index, vector_of
 
 
-class Bernoulli(sp.Expr):
+class Bernoulli(DensityValue):
     """Value of the Bernoulli mass function at x in {0, 1} with mean m in (0, 1)."""
 
-    is_commutative = True
-    is_positive = True
-    is_real = True
-
     def __new__(cls, x, mean):
-        return sp.Expr.__new__(cls, sp.sympify(x), sp.sympify(mean))
-
-    @property
-    def x(self):
-        return self.args[0]
-
-    @property
-    def mean(self):
-        return self.args[1]
-
-    @property
-    def vars(self) -> tuple:
-        return (self.args[0],)
+        return super().__new__(cls, x, mean)
 
     def log_density(self):
         x, m = self.args

@@ -5,34 +5,18 @@ import math
 
 import sympy as sp
 
-from .base import Family
+from .base import DensityValue, Family
 
 
-class Normal(sp.Expr):
+class Normal(DensityValue):
     """Value of the univariate Gaussian density N(x; mean, var)."""
 
-    is_commutative = True
-    is_positive = True
-    is_real = True
-
     def __new__(cls, x, mean, var):
-        return sp.Expr.__new__(cls, sp.sympify(x), sp.sympify(mean), sp.sympify(var))
-
-    @property
-    def x(self):
-        return self.args[0]
-
-    @property
-    def mean(self):
-        return self.args[1]
+        return super().__new__(cls, x, mean, var)
 
     @property
     def var(self):
         return self.args[2]
-
-    @property
-    def vars(self) -> tuple:
-        return (self.x,)
 
     def log_density(self):
         x, m, v = self.args
