@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..numbers import number as _fmt
+
 PROVED, SUPPORTED, REFUTED, NOT_CHECKABLE = "proved", "supported", "refuted", "not checkable"
 STYLE = {
     PROVED: "bold green",
@@ -93,10 +95,3 @@ def _counts(rows):
     for s in rows:
         out[_status(s.verdict)] += 1
     return out
-
-
-def _fmt(x) -> str:
-    try:
-        return f"{float(x):.6g}"
-    except (TypeError, ValueError):
-        return str(x)

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..numbers import number as _fmt
+
 STYLE = {"valid": "green", "invalid": "bold red", "unverified": "yellow", "unparsed": "magenta"}
 MAX_LATEX = 90
 
@@ -18,23 +20,6 @@ MAX_LATEX = 90
 def _short(text: str, n: int = MAX_LATEX) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _fmt(x) -> str:
-    """A value for a reader: 4 significant digits, noise next to 0 as 0 (plain data in, no terms)."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return str(x)
-    if x != x:
-        return "undefined"
-    if abs(x) < 1e-9:
-        return "0"
-    if float(x) == int(x) and abs(x) < 1e6:
-        return str(int(x))
-    text = f"{x:.4g}"
-    if "e" in text:
-        mant, exp = text.split("e")
-        return f"{mant}*10^{int(exp)}"
-    return text
 
 
 def _sides(cx: dict) -> tuple[str, str]:

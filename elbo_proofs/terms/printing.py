@@ -12,13 +12,13 @@ as plain strings and never see a term.
 """
 from __future__ import annotations
 
-import math
 import re
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
+from ..numbers import number
 from .densities import Bernoulli, Density, Normal
 from .operators import KL, Entropy, Expectation, Variance
 
@@ -29,31 +29,9 @@ GREEK = {
 }
 LATEX_GREEK = {"eps": "epsilon"}
 DECORATIONS = {"hat", "bar", "tilde", "dot"}
-NOISE = 1e-9
 
 
 # -- numbers ------------------------------------------------------------------------
-def number(x) -> str:
-    """A value as a reader wants it: 4 significant digits, noise at 0 as 0, no exponent soup."""
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isnan(f):
-        return "undefined"
-    if math.isinf(f):
-        return "infinity" if f > 0 else "-infinity"
-    if abs(f) < NOISE:
-        return "0"
-    if f == int(f) and abs(f) < 1e6:
-        return str(int(f))
-    text = f"{f:.4g}"
-    if "e" in text:
-        mant, exp = text.split("e")
-        return f"{mant}*10^{int(exp)}"
-    return text
-
-
 def number_latex(x) -> str:
     text = number(x)
     if "*10^" in text:
