@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis.control import currently_in_test_context
 from hypothesis.errors import NoSuchExample
 
-from ..terms import Context, relations
-from .evaluate import Evaluator, NumericFailure, Unevaluable, Vec, check_supported
+from ..terms import Context, Expectation, Variance, relations
+from .evaluate import SHADOW, Evaluator, NumericFailure, Unevaluable, Vec, check_supported
 from ..terms import Density
 from .evaluate import find_family
 from .models import ConcreteModel, make_plan, model_strategy, role_of
@@ -57,7 +57,8 @@ def numeric_check(lhs, rhs, relation: str, context: Context, examples: int = 50,
     try:
         check_supported(lhs)
         check_supported(rhs)
-        estimator = rel == "~=" and (has_samples(lhs, context) or has_samples(rhs, context))
+        estimator = (rel == "~=" and (has_samples(lhs, context) or has_samples(rhs, context))) or \
+            (rel == "=" and (over_samples(lhs, context) or over_samples(rhs, context)))
         plan = make_plan([lhs, rhs], context, estimator=estimator)
     except Unevaluable as exc:
         return NumericResult("unevaluable", detail=str(exc))
@@ -116,7 +117,8 @@ def numeric_check_chain(pairs, context: Context, examples: int = 50, seed: int =
         rel = relations.parse(str(rel_text))
         try:
             lhs, rhs = sp.sympify(lhs), sp.sympify(rhs)
-            if rel is None or (rel == "~=" and (has_samples(lhs, context) or has_samples(rhs, context))):
+            if rel is None or (rel == "~=" and (has_samples(lhs, context) or has_samples(rhs, context))) \
+                    or over_samples(lhs, context) or over_samples(rhs, context):
                 continue
             check_supported(lhs)
             check_supported(rhs)
@@ -283,6 +285,11 @@ def has_samples(e, ctx: Context) -> bool:
     return any(ix.base.label.name in ctx.samples for ix in sp.sympify(e).atoms(sp.Indexed))
 
 
+def over_samples(e, ctx: Context) -> bool:
+    """Whether a term holds an E or a Var over the draws of declared samples (checked on repeated draws)."""
+    return any(ctx.over_samples(op) for op in sp.sympify(e).atoms(Expectation, Variance))
+
+
 class _Judge:
     """Evaluates the relation on a model; remembers results so replays are deterministic."""
 
@@ -426,4 +433,8 @@ class _Judge:
             # a sample from a density over a vector is itself a vector (its components z_l[k])
             is_vector = _is_vector_density(dist, self.ctx, model)
             out[name] = Vec([Vec(list(d)) if is_vector else d[0] for d in draws])
+            # a second, independent set of draws: the variance over the samples compares the two
+            again = [m[:, None] + np.sqrt(v)[:, None] * rng.standard_normal((len(m), REPETITIONS))
+                     for _ in range(b)]
+            out[name + SHADOW] = Vec([Vec(list(d)) if is_vector else d[0] for d in again])
         return out

@@ -222,6 +222,8 @@ class Evaluator:
             if is_density(e):
                 return np.exp(self.log_density(e, env))
             return self._sum(e, env, product=True)
+        if isinstance(e, (Expectation, Variance)) and self.ctx.over_samples(e):
+            return self._over_samples(e, env)
         if isinstance(e, Expectation):
             return self._expectation(e.function, e.var, e.dist, env)
         if isinstance(e, KL):
@@ -452,6 +454,22 @@ class Evaluator:
             val = self.scalar(f, inner)
         return reduce_leading(val, w, env.depth)
 
+    def _over_samples(self, e, env: Env):
+        """E or Var over the iid draws z_1..z_L, on repeated draws of the samples.
+
+        Each repetition gives an unbiased value: for E the term itself; for Var, with a second,
+        independent set of draws (the sample's name primed), (S - S')^2 / 2.  The check averages
+        the repetitions and judges the mean by its standard error (check.py)."""
+        names = self.ctx.sample_names(e.args[0])
+        if any(n not in env.drawn_v or n + SHADOW not in env.drawn_v for n in names):
+            raise Unevaluable("an expectation or variance over the samples is checked on repeated draws of them")
+        value = self.scalar(e.args[0], env)
+        if isinstance(e, Expectation):
+            return value
+        other = Env(env.drawn_s, {**env.drawn_v, **{n: env.drawn_v[n + SHADOW] for n in names}},
+                    env.depth, env.bound_s, env.bound_v, env.size, env.fine)
+        return (value - self.scalar(e.args[0], other)) ** 2 / 2
+
     def _kl(self, e, env):
         a, b = e.args
         return self._expectation(lambda inner: self.log_density(a, inner) - self.log_density(b, inner),
@@ -624,6 +642,7 @@ def _kl_var(a):
     return vs[0] if len(vs) == 1 else sp.Tuple(*vs)
 
 
+SHADOW = "'"   # suffix of the second, independent set of draws of a sample (Var over samples)
 NODE_BUDGET = 400_000   # nodes of a new grid times the nodes already in use
 
 

@@ -121,6 +121,11 @@ class _Free:
             return
         if isinstance(e, sp.IndexedBase):
             return
+        if isinstance(e, (Expectation, Variance)) and self.ctx.over_samples(e):
+            # over the draws z_l of a declared sample: the draws are what is random
+            self.walk(e.args[0], bound)
+            self.walk(e.args[2], bound | {role_of(v) for v in density_vars(e.args[2])})
+            return
         if isinstance(e, (Expectation, Variance)):
             f, var, dist = e.args
             names = {v.name for v in var} if isinstance(var, sp.Tuple) else {role_of(var)}

@@ -45,6 +45,9 @@ class Context:
     # the densities of the generative model: they factor by the chain rule and obey
     # Bayes' rule (the others, such as a variational q, are unrelated to them)
     model_densities: set[str] = field(default_factory=lambda: {"p", "P"})
+    # parameters of abstract densities: density name -> the symbols it depends on (q_theta:
+    # q -> (theta,)); a derivative with respect to one of them differentiates the density
+    parameters: dict[str, tuple] = field(default_factory=dict)
 
     def symbol(self, name: str) -> sp.Symbol:
         if name not in self.symbols:
@@ -86,7 +89,32 @@ class Context:
             dict(self.symbols), dict(self.kinds), dict(self.vectors), dict(self.indices),
             dict(self.families), dict(self.randoms), dict(self.lets), dict(self.samples),
             dict(self.functions), set(self.density_names), set(self.model_densities),
+            dict(self.parameters),
         )
+
+    def sample_names(self, e) -> set[str]:
+        """The declared samples (z for z_1 .. z_L) drawn in the term ``e``."""
+        return {ix.base.label.name for ix in sp.sympify(e).atoms(sp.Indexed) if ix.base.label.name in self.samples}
+
+    def over_samples(self, op) -> bool:
+        """Whether an E or Var term is taken over declared samples: its body holds draws z_l, and
+        every sample in it was declared as drawn for the operator's variable from its density
+        (E[z ~ q(z)](1/L sum_l f(z_l)), Var[z ~ q(z)](...)): the law of the iid draws."""
+        f, var, dist = op.args
+        names = self.sample_names(f)
+        if not names:
+            return False
+        return all(getattr(self.samples[n][1], "name", None) == getattr(var, "name", "")
+                   and self.samples[n][2] == dist for n in names)
+
+    def depends_on_parameter(self, density, theta) -> bool:
+        """Whether a density term depends on the symbol ``theta``: through its declared family, or
+        a declared parameter of its name (``parameters:``)."""
+        fam = declared_family(self, density)
+        if fam is not None and theta in sp.sympify(fam).free_symbols:
+            return True
+        name = getattr(density, "name", None)
+        return name is not None and theta in self.parameters.get(name, ())
 
 
 def declared_family(ctx: Context, d):

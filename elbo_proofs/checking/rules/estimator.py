@@ -76,7 +76,12 @@ def _expect_sum(s, ctx: Context):
 
 
 def _expect_single(term, ctx: Context):
-    """f(z_k) for one sample z_k -> E_q[f(z)]."""
+    """f(z_k) for one sample z_k -> E_q[f(z)].
+
+    Not under a sum, product or integral: there z_l may be several draws (a power of a
+    sum over the samples is not one draw)."""
+    if term.has(sp.Sum, sp.Product, sp.Integral):
+        return None
     names = sample_names(term, ctx)
     if len(names) != 1:
         return None
