@@ -83,6 +83,18 @@ def read_text(path, max_bytes: int, *, what: str = "file") -> str:
         raise InputError(f"{what} is not UTF-8 text (byte {exc.start})", file=str(path)) from None
 
 
+class LinedList(list):
+    """A YAML list that remembers the line of each item (``lines[n]``; None where unknown)."""
+
+    lines: list = []
+
+
+def item_line(items, n: int):
+    """The line of item ``n`` (0-based) of a list read from YAML, if known."""
+    lines = getattr(items, "lines", None) or []
+    return lines[n] if n < len(lines) else None
+
+
 class _BoundedLoader(yaml.SafeLoader):
     """SafeLoader without aliases, with bounded depth and node count, recording lines."""
 
@@ -108,6 +120,12 @@ class _BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_yaml_seq(self, node):
+        items = LinedList()
+        items.lines = [child.start_mark.line + 1 for child in node.value]
+        yield items
+        items.extend(self.construct_sequence(node))
+
     def construct_mapping(self, node, deep=False):
         if not isinstance(node, yaml.MappingNode):
             return super().construct_mapping(node, deep=deep)
@@ -127,6 +145,9 @@ class _BoundedLoader(yaml.SafeLoader):
         mapping[LINE_KEY] = node.start_mark.line + 1
         mapping[LINES_KEY] = lines
         return mapping
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:seq", _BoundedLoader.construct_yaml_seq)
 
 
 def load_yaml(text: str, path=None):

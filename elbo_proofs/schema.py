@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import InputError
-from .inputs import LINE_KEY, LINES_KEY
+from .inputs import LINE_KEY, LINES_KEY, LinedList, item_line
 
 _META = (LINE_KEY, LINES_KEY)
 
@@ -148,10 +148,12 @@ class ListOf(Schema):
                                                  else f"needs at least {self.min_length} entries, has {len(value)}"))
         if len(value) > self.max_length:
             raise where.error(f"{len(value)} entries; the limit is {self.max_length}")
-        out = []
+        out = LinedList()
+        out.lines = []
         for n, item in enumerate(value, start=1):
-            line = item.get(LINE_KEY) if isinstance(item, dict) else None
+            line = item.get(LINE_KEY) if isinstance(item, dict) else item_line(value, n - 1)
             out.append(self.item.clean(item, where.child(f"[{n}]", line)))
+            out.lines.append(line)
         return out
 
 

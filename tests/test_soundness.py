@@ -207,3 +207,65 @@ def test_jensen_needs_a_positive_integrand():
     pos = parse_expression("log(E[z ~ q(z|x)](exp(z)*p(x|z)))", ctx)
     inside = parse_expression("E[z ~ q(z|x)](z + log(p(x|z)))", ctx)
     assert prove(pos, inside, ">=", ctx).holds is True
+
+
+# -- assumptions ---------------------------------------------------------------------------
+BETA_STEP = ("E[z ~ q(z|x)](log(p(x|z))) - beta*KL(q(z|x) || p(z))",
+             "E[z ~ q(z|x)](log(p(x|z))) - KL(q(z|x) || p(z))")
+
+
+def assumed_context(assume: str):
+    text = ("title: t\nsymbols: {x: real, z: real, beta: positive, a: real, b: real}\n"
+            + (f"assume: [{assume}]\n" if assume else "") + 'steps: ["1", "1"]\n')
+    return parse_derivation(text).context
+
+
+def test_the_beta_vae_step_is_not_proved_without_its_assumption_and_refuted_with_beta_below_1():
+    ctx = assumed_context("")
+    lhs, rhs = (parse_expression(t, ctx) for t in BETA_STEP)
+    assert prove(lhs, rhs, "<=", ctx).holds is not True
+    v = check_step(lhs, rhs, "<=", ctx, examples=30)
+    assert v.status is Status.REFUTED, v.message
+    assert v.counterexample.values["beta"] < 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.fractions(min_value=0, max_value=3, max_denominator=4), st.sampled_from([">=", ">"]))
+def test_a_bound_on_beta_proves_the_beta_step_exactly_when_it_implies_beta_at_least_1(c, rel):
+    ctx = assumed_context(f"beta {rel} {c.numerator}/{c.denominator}")
+    lhs, rhs = (parse_expression(t, ctx) for t in BETA_STEP)
+    proved = prove(lhs, rhs, "<=", ctx).holds is True
+    assert proved == (c >= 1)
+    if proved:
+        confirmed_numerically(lhs, rhs, "<=", ctx, examples=20)
+    else:
+        v = check_step(lhs, rhs, "<=", ctx, examples=30)
+        assert v.status is Status.REFUTED, v.message
+        assert v.counterexample.values["beta"] >= c   # the counterexample respects the assumption
+
+
+SIGN_TERMS = ["a", "b", "beta", "a - b", "beta - 1", "a*b", "a^2 - b", "beta*a - 1", "b - 2*a + 1", "1 - beta"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "beta", "a - b", "a - beta"]), st.sampled_from([">=", ">", "<=", "<"]),
+                          st.integers(-2, 2)), min_size=1, max_size=3),
+       st.sampled_from(SIGN_TERMS), st.booleans(), st.data())
+def test_a_sign_decided_under_assumptions_holds_on_every_model_of_them(assumptions, term, strict, data):
+    """Whatever sign the assumptions are said to imply holds at values drawn to satisfy them."""
+    from elbo_proofs.numeric.models import make_plan, model_strategy
+    from elbo_proofs.terms import AssumptionError, conditions
+
+    ctx = assumed_context("")
+    try:
+        for lhs, rel, c in assumptions:
+            ctx.assume(parse_expression(lhs, ctx), rel, c)
+    except AssumptionError:
+        return
+    e = parse_expression(term, ctx)
+    if not conditions.sign_reason(e, ctx, strict=strict) is not None:
+        return
+    plan = make_plan([e, ctx.symbols["a"] + ctx.symbols["b"] + ctx.symbols["beta"]], ctx)
+    values = data.draw(model_strategy(plan)).scalars
+    value = conditions.evaluate(e, values)
+    assert value > 0 if strict else value >= 0, f"{term} under {assumptions} at {values}"

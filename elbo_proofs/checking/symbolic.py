@@ -41,7 +41,7 @@ def prove(lhs, rhs, relation: str, context: Context) -> SymbolicResult:
     gap = diff if relation == ">=" else -diff
     if gap == 0:
         return SymbolicResult(True, trace.names(), certificate="equality")
-    certifier = Certifier(Canonicalizer(context, trace), candidate_terms(context))
+    certifier = Certifier(Canonicalizer(context, trace), candidate_terms(context), context)
     cert = certifier.certify(sp.expand(gap), [lhs, rhs])
     if cert:
         trace.use("non-negativity certificate")

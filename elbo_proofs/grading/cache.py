@@ -133,6 +133,9 @@ def relevant_context(names: set[str], context) -> str:
     for n in sorted(names):
         if n in kinds:
             entries.add(f"kind:{n}={kinds[n]}")
+    for a in getattr(context, "assumptions", None) or ():
+        # every assumption: a sign the checker decides may follow from a chain of them
+        entries.add(f"assume:{a.lhs} {a.relation} {a.rhs}")
     dn = getattr(context, "density_names", None)
     if dn:
         entries.add("densities:" + ",".join(sorted(dn)))

@@ -22,17 +22,26 @@ vector, and a concrete joint model for the abstract densities:
   prod_i N(m_i, v_i).  Other abstract names (r, q_1, p_i, pi) each get their own
   Gaussian.
 * opaque functions f_j(z) are sigmoid(w_j * z + c_j) with drawn w, c.
+
+Assumptions of the Context (``beta >= 1``, ``a > b``, ``q_k > 0``) are respected:
+a parameter an assumption ties to a drawn one is drawn too; each value is drawn
+inside the range its kind and the assumptions' bounds leave (``conditions.interval``,
+bounds on other parameters drawn first), and a model where some assumption fails
+(``conditions.holds``) is rejected, so a counterexample never violates one.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
+from hypothesis import assume as _hypothesis_assume
 from hypothesis import strategies as st
 from . import special
 
 from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance
+from ..terms import conditions
 from ..terms.densities import density_vars
 from .evaluate import NODE_BUDGET, Env, NumericFailure, Unevaluable, Vec, find_family, gaussian_nodes, normal_grid
 from .quadrature import binary_grid, lead
@@ -305,6 +314,7 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
                 free.functions |= sub.functions
     for name in done:
         free.scalars.pop(name, None)
+    _assumption_parameters(free, ctx)
     # dimensions of vectors and bounds of free index symbols
     index_names = {s.name: (lo, hi) for s, lo, hi in ctx.indices.values()}
     for name in sorted(free.vectors):
@@ -431,6 +441,26 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
             kind = "binary"
         plan.vectors.append((name, _vector_dim(name, ctx, estimator), kind))
     return plan
+
+
+def _assumption_parameters(free: _Free, ctx: Context) -> None:
+    """Add the parameters that an assumption ties to a drawn parameter (a >= b with a drawn: b too)."""
+    changed = bool(ctx.assumptions)
+    while changed:
+        changed = False
+        for a in ctx.assumptions:
+            names = conditions.parameter_names(a.gap)
+            present = {n for n in names if n in free.scalars or n in free.vectors}
+            if not present:
+                continue
+            for n in sorted(names - present):
+                if n in ctx.vectors:
+                    free.vectors.add(n)
+                elif n in ctx.symbols:
+                    free.scalars[n] = ctx.symbols[n]
+                else:
+                    continue
+                changed = True
 
 
 # -- the concrete model -------------------------------------------------------------
@@ -828,6 +858,49 @@ _VAR = st.floats(0.1, 2.25, allow_nan=False, allow_infinity=False)
 _NOISE = st.floats(0.01, 2.25, allow_nan=False, allow_infinity=False)
 
 
+# the default ranges of KIND_STRATEGIES, to place a range that assumptions move elsewhere
+KIND_DRAW_RANGES = {"real": (-2.0, 2.0), "positive": (0.3, 2.5), "nonnegative": (0.0, 2.5),
+                    "probability": (0.05, 0.95), "binary": (0, 1), "positive integer": (1, 4), "integer": (-3, 3)}
+
+
+def _draw_order(scalars, ctx: Context) -> list:
+    """The scalars with every parameter that bounds another drawn before it (where there is no cycle)."""
+    deps = {name: set() for name, _ in scalars}
+    for b in conditions.all_bounds(ctx):
+        key = b.atom.name if isinstance(b.atom, sp.Symbol) else None
+        if key in deps:
+            deps[key] |= conditions.parameter_names(b.value) & set(deps)
+    order, done = [], set()
+    pending = list(scalars)
+    while pending:
+        ready = [item for item in pending if deps[item[0]] <= done] or pending[:1]
+        for item in ready:
+            order.append(item)
+            done.add(item[0])
+            pending.remove(item)
+    return order
+
+
+def _value_strategy(kind: str, ctx: Context, key, values: dict, component=None):
+    """Values of kind ``kind`` inside the range the assumptions leave, given the values drawn so far."""
+    rng = conditions.interval(key, ctx, values, component=component)
+    if rng is None:
+        return st.nothing()
+    lo, lo_open, hi, hi_open, integer = rng
+    dlo, dhi = KIND_DRAW_RANGES.get(kind, (-2.0, 2.0))
+    span = dhi - dlo
+    a, b = max(lo, dlo), min(hi, dhi)
+    if a > b or a == b and (lo_open and a == lo or hi_open and b == hi):
+        # the assumptions move the range outside the default one: a window at their bound
+        a, b = (lo, min(hi, lo + span)) if lo >= dhi else (max(lo, hi - span), hi)
+    if integer or kind in ("binary", "positive integer", "integer"):
+        first = math.floor(a) + 1 if (a == lo and lo_open and float(a).is_integer()) else math.ceil(a)
+        last = math.ceil(b) - 1 if (b == hi and hi_open and float(b).is_integer()) else math.floor(b)
+        return st.integers(first, last) if first <= last else st.nothing()
+    return st.floats(a, b, exclude_min=bool(lo_open and a == lo), exclude_max=bool(hi_open and b == hi),
+                     allow_nan=False, allow_infinity=False)
+
+
 def _floats(draw, strategy, n):
     return np.array([draw(strategy) for _ in range(n)], dtype=float)
 
@@ -835,18 +908,32 @@ def _floats(draw, strategy, n):
 def model_strategy(plan: Plan):
     """A Hypothesis strategy for concrete models following ``plan``."""
 
+    ctx = plan.context
+    assumed = bool(getattr(ctx, "assumptions", None))
+
     @st.composite
     def build(draw):
         scalars = {}
-        for name, kind in plan.scalars:
-            scalars[name] = draw(KIND_STRATEGIES[kind])
+        for name, kind in (_draw_order(plan.scalars, ctx) if assumed else plan.scalars):
+            scalars[name] = draw(_value_strategy(kind, ctx, (name, None), scalars) if assumed
+                                 else KIND_STRATEGIES[kind])
         for name, lo, hi in plan.indices:
             a, b = _dim_value(lo, scalars), _dim_value(hi, scalars)
             scalars[name] = draw(st.integers(a, max(a, b)))
         vectors = {}
+        values = dict(scalars)
         for name, dim, kind in plan.vectors:
             n = _dim_value(dim, scalars)
-            vectors[name] = np.array([draw(KIND_STRATEGIES[kind]) for _ in range(n)], dtype=float)
+            if assumed:
+                comps = []
+                for i in range(1, n + 1):
+                    comps.append(draw(_value_strategy(kind, ctx, (name, None), values, component=i)))
+                    values[f"{name}_{i}"] = comps[-1]
+                vectors[name] = np.array(comps, dtype=float)
+            else:
+                vectors[name] = np.array([draw(KIND_STRATEGIES[kind]) for _ in range(n)], dtype=float)
+        if assumed:
+            _hypothesis_assume(conditions.holds(ctx, values, {k: len(v) for k, v in vectors.items()}))
         model = ConcreteModel(plan, scalars, vectors)
         if plan.kind != NO_MODEL:
             model.d = _dim_value(plan.latent_dim, scalars)

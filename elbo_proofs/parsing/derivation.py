@@ -11,11 +11,11 @@ from pathlib import Path
 import sympy as sp
 
 from ..errors import InputError
-from ..inputs import LINE_KEY, LINES_KEY, load_yaml, read_text
+from ..inputs import LINE_KEY, LINES_KEY, item_line, load_yaml, read_text
 from ..schema import Either, ListOf, MapOf, Name, Record, Text, line_of, strip, validate
-from ..terms import ASSUMPTIONS, Context, Density, relations
+from ..terms import ASSUMPTIONS, AssumptionError, Context, Density, relations
 from ..terms.derivation import Derivation, Step
-from .expr_parser import MAX_LENGTH, parse_expression, parse_relation
+from .expr_parser import MAX_LENGTH, parse_condition, parse_expression, parse_relation
 from .names import NameResolver, PointlessNormal
 
 MAX_FILE_BYTES = 200_000
@@ -34,6 +34,9 @@ DECLARATIONS = {
                             required=frozenset({"index", "from"}), expected="a mapping with index: and from:")),
     "functions": MapOf(Either((Text(max_length=200), ListOf(Text(max_length=200), max_length=32)))),
     "densities": Either((Name(), ListOf(Name(), max_length=100, expected="a list of names"))),
+    "assume": Either((Text(max_length=MAX_LENGTH, expected="an inequality such as beta >= 1"),
+                      ListOf(Text(max_length=MAX_LENGTH, expected="an inequality such as beta >= 1"),
+                             max_length=100, expected="a list of inequalities such as beta >= 1"))),
 }
 STEP = Either((Text(max_length=MAX_LENGTH, expected="an expression"),
                Record({"expr": Text(max_length=MAX_LENGTH), "rel": Text(max_length=20), "by": Text(max_length=2000)},
@@ -170,7 +173,26 @@ def build_context(data: dict, path=None) -> Context:
         var = ctx.symbol(str(name))
         ctx.samples[str(name)] = (ctx.indices[idx][0], var, dist)
         ctx.vector(str(name), ctx.indices[idx][2])
+    _assumptions(data, ctx, path)
     return ctx
+
+
+def _assumptions(data, ctx: Context, path) -> None:
+    """``assume:``: inequalities between declared parameters, added to the Context in order."""
+    items = data.get("assume") or []
+    if isinstance(items, str):
+        items = [items]
+    for n, text in enumerate(items):
+        line = item_line(items, n) or line_of(data, "assume")
+        try:
+            conditions = parse_condition(text, ctx)
+        except InputError as exc:
+            raise InputError(f"assumption '{text}': {exc.message}", file=path, line=line) from None
+        for lhs, rel, rhs in conditions:
+            try:
+                ctx.assume(lhs, rel, rhs, text=text, line=line)
+            except AssumptionError as exc:
+                raise InputError(str(exc), file=path, line=line) from None
 
 
 def _declared_density(text, ctx, resolver, path):

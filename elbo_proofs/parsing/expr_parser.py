@@ -28,7 +28,7 @@ MAX_DECIMAL_EXPONENT = 300    # |e| of a literal such as 1.5e-300
 def _grammar() -> Lark:
     """One LALR parser for both start rules (building the tables is most of the cost)."""
     grammar = (Path(__file__).with_name("expr.lark")).read_text()
-    return Lark(grammar, start=["start", "relation"], parser="lalr", maybe_placeholders=False)
+    return Lark(grammar, start=["start", "relation", "condition"], parser="lalr", maybe_placeholders=False)
 
 
 class _StartParser:
@@ -42,7 +42,8 @@ class _StartParser:
 
 
 def _lark(start: str) -> _StartParser:
-    """The parser of the expression grammar from rule ``start`` ("start": an expression, or "relation")."""
+    """The parser of the expression grammar from rule ``start`` ("start": an expression, "relation",
+    or "condition")."""
     return _StartParser(_grammar(), start)
 
 
@@ -244,6 +245,14 @@ class TermBuilder(Transformer):
     def relation(self, lhs, rel, rhs):
         return _expr(lhs), relations.parse(str(rel)) or str(rel), _expr(rhs)
 
+    def condition(self, *items):
+        terms = [_expr(t) for t in items[0::2]]
+        for op in items[1::2]:
+            if relations.parse_condition(str(op)) is None:
+                raise InputError(f"an assumption is an inequality (<, <=, > or >=), not '{op}'")
+        return [(terms[n], relations.parse_condition(str(op)), terms[n + 1])
+                for n, op in enumerate(items[1::2])]
+
 
 def _expr(e):
     if isinstance(e, PointlessNormal):
@@ -293,3 +302,9 @@ def parse_expression(text: str, context: Context, *, strict: bool = True) -> sp.
 def parse_relation(text: str, context: Context, *, strict: bool = True):
     """Parse `lhs REL rhs` into (lhs, relation, rhs)."""
     return _parse(str(text), context, "relation", strict)
+
+
+def parse_condition(text: str, context: Context, *, strict: bool = True) -> list[tuple]:
+    """Parse an assumption `a >= b`, `a > 0`, `0 < a <= 1` into [(lhs, relation, rhs), ...],
+    one inequality per comparison (relation one of ``relations.CONDITIONS``)."""
+    return _parse(str(text), context, "condition", strict)

@@ -48,6 +48,8 @@ class Context:
     # parameters of abstract densities: density name -> the symbols it depends on (q_theta:
     # q -> (theta,)); a derivative with respect to one of them differentiates the density
     parameters: dict[str, tuple] = field(default_factory=dict)
+    # assumptions on the parameters (beta >= 1, a > 0), in the order they were made; see conditions.py
+    assumptions: list = field(default_factory=list)
 
     def symbol(self, name: str) -> sp.Symbol:
         if name not in self.symbols:
@@ -84,12 +86,40 @@ class Context:
         """The declared family of an abstract density, or None (see `declared_family`)."""
         return declared_family(self, density)
 
+    def assume(self, lhs, relation: str, rhs, *, text: str = "", line=None):
+        """Add the assumption ``lhs relation rhs`` (relation ``>=``, ``>``, ``<=`` or ``<``, in any
+        spelling ``relations.parse_condition`` reads) over declared parameters, and return it.
+
+        Raises ``AssumptionError`` (a ValueError) for an unknown name, a variable of a density, a
+        relation that is not an inequality, or an assumption that contradicts the declared kinds or
+        the assumptions made before.  See ``conditions.py`` for how the checker and the numeric
+        models use them.
+        """
+        from .conditions import make_assumption
+
+        a = make_assumption(self, lhs, relation, rhs, text=text, line=line)
+        self.assumptions.append(a)
+        return a
+
+    def is_nonnegative(self, e) -> bool:
+        """Whether ``e >= 0`` follows from the declared kinds and the assumptions."""
+        from .conditions import nonnegative
+
+        return nonnegative(e, self)
+
+    def is_positive(self, e) -> bool:
+        """Whether ``e > 0`` follows from the declared kinds and the assumptions."""
+        from .conditions import positive
+
+        return positive(e, self)
+
     def copy(self) -> "Context":
         return Context(
             dict(self.symbols), dict(self.kinds), dict(self.vectors), dict(self.indices),
             dict(self.families), dict(self.randoms), dict(self.lets), dict(self.samples),
             dict(self.functions), set(self.density_names), set(self.model_densities),
             dict(self.parameters),
+            list(self.assumptions),
         )
 
     def sample_names(self, e) -> set[str]:

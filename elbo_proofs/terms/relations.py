@@ -39,6 +39,30 @@ _FLIP = {EQ: EQ, LE: GE, GE: LE, EST: EST}
 Relation = Optional[str]
 
 
+# An assumption (``beta >= 1``, ``a > 0``) is an inequality between terms, possibly strict.
+# It is not a step relation: a chain never states ``<`` or ``>``.
+GT, LT = ">", "<"
+CONDITIONS = (GE, GT, LE, LT)
+CONDITION_SPELLINGS = {
+    ">=": GE, "≥": GE, "=>": GE, r"\geq": GE, r"\ge": GE, r"\geqslant": GE,
+    ">": GT, r"\gt": GT,
+    "<=": LE, "≤": LE, "=<": LE, r"\leq": LE, r"\le": LE, r"\leqslant": LE,
+    "<": LT, r"\lt": LT,
+}
+
+
+def parse_condition(text) -> Relation:
+    """The inequality an assumption states (``"≥"`` -> ``">="``, ``"<"`` -> ``"<"``); None otherwise."""
+    if not isinstance(text, str):
+        return None
+    return CONDITION_SPELLINGS.get(text.strip())
+
+
+def is_strict(condition: Relation) -> bool:
+    """Whether an assumption's inequality is strict (``<`` or ``>``)."""
+    return condition in (GT, LT)
+
+
 def parse(text) -> Relation:
     """The relation a spelling names (``"≤"`` -> ``"<="``); None for an unknown spelling."""
     if not isinstance(text, str):

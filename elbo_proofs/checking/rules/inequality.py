@@ -5,6 +5,10 @@ combination of known non-negative terms plus a remainder that is itself
 certified: a KL divergence, Jensen's gap log E[f] - E[log f], the tangent-line
 gap t - 1 - log t (t > 0), a square, or anything SymPy's assumptions call
 non-negative.  Sums over coordinates of certified summands are certified.
+
+Signs are decided under the Context's assumptions (``beta >= 1`` makes the
+coefficient beta - 1 of a KL divergence non-negative); a certificate that used
+one names it.
 """
 from __future__ import annotations
 
@@ -12,15 +16,24 @@ import itertools
 
 import sympy as sp
 
-from ...terms import KL, Density, Expectation, density_vars, is_density
+from ...terms import KL, Context, Density, Expectation, density_vars, is_density
+from ...terms.conditions import sign_reason
 
 MAX_DEPTH = 3
 
 
 class Certifier:
-    def __init__(self, canon, candidates_from):
+    def __init__(self, canon, candidates_from, context: Context | None = None):
         self.canon = canon               # term -> canonical expanded form
         self.candidates_from = candidates_from
+        self.context = context if context is not None else Context()
+
+    def _sign(self, e, strict: bool = False) -> str | None:
+        """None when ``e >= 0`` (``> 0``) is not shown; else the assumptions used, as text ('' for none)."""
+        used = sign_reason(e, self.context, strict=strict)
+        if used is None:
+            return None
+        return ", ".join(str(a) for a in used)
 
     def certify(self, gap, terms_seen) -> str | None:
         """A human-readable certificate that gap >= 0, or None."""
@@ -30,8 +43,9 @@ class Certifier:
     def _certify(self, d, cands, depth):
         if d == 0:
             return "0"
-        if d.is_nonnegative:
-            return f"{d} >= 0"
+        why = self._sign(d)
+        if why is not None:
+            return f"{d} >= 0" + (f" (assumed {why})" if why else "")
         if isinstance(d, sp.Sum):
             inner = self._certify(sp.expand(d.function), cands, depth)
             if inner:
@@ -46,11 +60,14 @@ class Certifier:
             return None
         for name, t in cands:
             c = _ratio(d, t)
-            if c is None or not (c.is_positive or c.is_nonnegative):
+            why = self._sign(c) if c is not None else None
+            if why is None:
                 continue
             rest = sp.expand(d - c * t)
             sub = self._certify(rest, cands, depth - 1)
             if sub is not None:
+                if why:
+                    name = f"{name}, times {c} >= 0 (assumed {why})"
                 return name if sub == "0" else f"{name} + {sub}"
         # termwise: every summand certified on its own
         if isinstance(d, sp.Add):
@@ -89,10 +106,11 @@ def _ratio(d, t):
     return None
 
 
-def _positive_product(f) -> bool:
+def _positive_product(f, context) -> bool:
     """A product of positive factors (densities, their ratios): Jensen's gap applies to it."""
-    return isinstance(f, sp.Mul) and all(a.is_positive or is_density(a) or (
-        isinstance(a, sp.Pow) and (a.base.is_positive or is_density(a.base)) and a.exp.is_real) for a in f.args)
+    return isinstance(f, sp.Mul) and all(context.is_positive(a) or is_density(a) or (
+        isinstance(a, sp.Pow) and (context.is_positive(a.base) or is_density(a.base)) and a.exp.is_real)
+        for a in f.args)
 
 
 def densities_in(*exprs):
@@ -125,9 +143,9 @@ def candidate_terms(context):
                 arg = lg.args[0]
                 if isinstance(arg, Expectation):
                     f, v, dist = arg.args
-                    if f.is_positive or is_density(f) or _positive_product(f):
+                    if context.is_positive(f) or is_density(f) or _positive_product(f, context):
                         yield f"Jensen: log E[{f}] >= E[log {f}]", lg - Expectation(sp.log(f), v, dist)
-                elif arg.is_positive:
+                elif context.is_positive(arg):
                     yield f"tangent line: {arg} - 1 - log({arg}) >= 0", arg - 1 - lg
         for e in terms_seen:
             for ex in e.atoms(Expectation):
@@ -136,7 +154,7 @@ def candidate_terms(context):
                     u = lg.args[0]
                     yield f"tangent line under E: E[{u} - 1 - log({u})] >= 0", Expectation(u - 1 - lg, v, dist)
         for s in gap.free_symbols | set(gap.atoms(sp.Indexed)):
-            if s.is_positive:
+            if context.is_positive(s):
                 yield f"tangent line: {s}^2 - 1 - log({s}^2) >= 0", s**2 - 1 - 2 * sp.log(s)
                 yield f"tangent line: {s} - 1 - log({s}) >= 0", s - 1 - sp.log(s)
     return gen

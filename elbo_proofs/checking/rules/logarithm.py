@@ -13,15 +13,15 @@ from .engine import rule
 
 @rule("log of a product", "log", sp.Mul, priority=10)
 def log_product(u, eng):
-    """log(a b) = log a + log b when every factor is positive (log(a b) of two negative
-    reals is not log a + log b)."""
+    """log(a b) = log a + log b when every factor is positive, by its kind or by an assumption
+    (log(a b) of two negative reals is not log a + log b)."""
     if not all(_positive_base(f, eng) or _positive_power(f, eng) for f in u.args):
         return None
     return sp.Add(*[eng.log(f) for f in u.args])
 
 
 def _positive_base(base, eng) -> bool:
-    return bool(base.is_positive) or isinstance(base, sp.exp) or is_density(base) or probability_complement(base, eng.ctx)
+    return eng.ctx.is_positive(base) or isinstance(base, sp.exp) or is_density(base) or probability_complement(base, eng.ctx)
 
 
 def _positive_power(f, eng) -> bool:
