@@ -2,8 +2,10 @@
 
 Reading goes in four passes:
 
-1. *segments*: display math (``$$...$$``, ``\\[...\\]``, align/aligned/split/...
-   environments) and inline math (``$...$``), each with its file offset;
+1. *segments*: the document's structure, read by a Markdown parser (document.py):
+   display math (``$$...$$``, ``\\[...\\]``, align/aligned/split/... environments)
+   and inline math (``$...$``, ``\\(...\\)``), each with its file offset and the prose
+   around it; code and HTML are left alone;
 2. *rows*: a display is cut at ``\\\\`` into rows, a row at its top-level
    relations (=, \\leq, \\geq, \\approx, \\stackrel{..}{=}, \\sim, ...); comments
    (``\\#``, ``\\text{...}`` remarks, ``%``), tags, labels and trailing
@@ -39,13 +41,13 @@ from ..errors import InputError
 from ..limits import LimitExceeded, phase
 from ..terms import Bernoulli, Context, Density, Normal, is_density
 from .latex_parser import READINGS, LatexEnv, _base_name, parse_latex, unit_identity
+from .document import DISPLAY_ENVS, Segment, find_segments
 from .latex_tokens import drop_unmatched_closers
 from .names import PointlessNormal
 
 MAX_FILE_BYTES = 1_000_000
 READ_SECONDS = 5.0   # reading one expression, in a supervised worker (limits.phase)
 MAX_EXPRESSIONS = 3000
-MAX_INLINE = 2000
 TIME_BUDGET = 60.0  # seconds for reading one submission
 
 __all__ = ["MathLine", "Chain", "Submission", "read_submission", "read_submission_text"]
@@ -119,12 +121,16 @@ def read_submission_text(text: str, path: str = "<text>", *, assumptions=None) -
     return sub
 
 
+def _is_latex_file(path) -> bool:
+    return str(path).lower().endswith((".tex", ".latex", ".ltx"))
+
+
 def _without_comments(text: str, path: str) -> str:
     """LaTeX % comments (to the end of the line) blanked out in .tex files; lines starting
     with % elsewhere.  Blanked, not removed, so that line and column numbers stay."""
     blank = lambda m: " " * len(m.group(0))  # noqa: E731
     keep_lines = lambda m: re.sub(r"[^\n]", " ", m.group(0))  # noqa: E731
-    if str(path).lower().endswith((".tex", ".latex", ".ltx")):
+    if _is_latex_file(path):
         return re.sub(r"(?<!\\)%[^\n]*", blank, text)
     text = re.sub(r"<!--.*?-->", keep_lines, text, flags=re.S)  # HTML comments in Markdown
     return re.sub(r"(?m)^[ \t]*%[^\n]*", blank, text)
@@ -133,94 +139,7 @@ def _without_comments(text: str, path: str) -> str:
 # ---------------------------------------------------------------------------
 # pass 1: segments
 # ---------------------------------------------------------------------------
-DISPLAY_ENVS = ("equation", "align", "aligned", "alignat", "gather", "gathered", "split", "eqnarray",
-                "multline", "displaymath", "flalign")
 _ENV_NAME = r"(?:%s)\*?" % "|".join(DISPLAY_ENVS)
-_SEGMENT_START = re.compile(r"```|\$\$|\\\[|\\\(|\\begin\s*\{(%s)\}|(?<!\\)\$" % _ENV_NAME)
-
-
-@dataclass
-class Segment:
-    kind: str          # "display" | "inline"
-    start: int         # offset of the content in the file
-    content: str
-    before: str = ""   # prose just before (same paragraph)
-    after: str = ""    # prose just after
-
-
-def find_segments(text: str) -> list[Segment]:
-    out: list[Segment] = []
-    pos = 0
-    prose_start = 0
-    n = len(text)
-    while pos < n:
-        m = _SEGMENT_START.search(text, pos)
-        if not m:
-            break
-        tok = m.group(0)
-        kind, c_start, c_end, end = None, m.end(), None, None
-        if tok == "```":
-            close = text.find("```", m.end())
-            pos = n if close < 0 else close + 3
-            prose_start = pos
-            continue
-        if tok == "$$":
-            close = text.find("$$", m.end())
-            if close >= 0:
-                kind, c_end, end = "display", close, close + 2
-        elif tok == "\\[":
-            close = text.find("\\]", m.end())
-            if close >= 0:
-                kind, c_end, end = "display", close, close + 2
-        elif tok == "\\(":
-            close = text.find("\\)", m.end())
-            if close >= 0 and close - m.end() <= MAX_INLINE:
-                kind, c_end, end = "inline", close, close + 2
-        elif tok.startswith("\\begin"):
-            env = m.group(1)
-            close = text.find("\\end{%s}" % env, m.end())
-            if close >= 0:
-                kind, c_start, c_end, end = "display", m.start(), close + len("\\end{%s}" % env), \
-                    close + len("\\end{%s}" % env)
-        else:  # single $
-            close = _inline_close(text, m.end())
-            if close is not None:
-                kind, c_end, end = "inline", close, close + 1
-        if kind is None:
-            pos = m.end()
-            continue
-        before = text[prose_start:m.start()]
-        out.append(Segment(kind, c_start, text[c_start:c_end], before=_last_sentence(before)))
-        pos = end
-        prose_start = end
-    # prose after each segment (up to the next one)
-    for i, seg in enumerate(out):
-        nxt = out[i + 1].start if i + 1 < len(out) else n
-        seg_end = seg.start + len(seg.content)
-        seg.after = text[seg_end: min(nxt, seg_end + 300)].lstrip("$ )]")[:200]
-    return out
-
-
-def _inline_close(text: str, start: int) -> int | None:
-    i = start
-    limit = min(len(text), start + MAX_INLINE)
-    while i < limit:
-        c = text[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "$":
-            return i if i > start else None
-        if c == "\n" and text[i + 1: i + 2] == "\n":
-            return None
-        i += 1
-    return None
-
-
-def _last_sentence(prose: str) -> str:
-    prose = prose[-300:]
-    cut = max(prose.rfind(". "), prose.rfind("\n\n"))
-    return prose[cut + 1:] if cut >= 0 else prose
 
 
 # ---------------------------------------------------------------------------
@@ -543,7 +462,7 @@ class _Reader:
 
     # -- structure ------------------------------------------------------------
     def read(self) -> Submission:
-        segments = find_segments(self.text)
+        segments = find_segments(self.text, latex_file=_is_latex_file(self.path))
         frags, decls = self._fragments(segments)
         chains_latex = self._merge(frags)
         cal_conflicts = _cal_conflicts(segments)
