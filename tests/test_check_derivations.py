@@ -7,7 +7,7 @@ from elbo_proofs.checking import Status, check_derivation
 from elbo_proofs.parsing import load_derivations
 
 DERIVATIONS = sorted((Path(__file__).resolve().parents[1] / "derivations").glob("*.yaml"))
-REQUIRED = {"kl_gaussian", "kl_diag_gaussian", "kl_two_gaussians", "elbo_jensen", "elbo_decomposition",
+REQUIRED = {"kl_gaussian", "kl_diag_gaussian", "kl_two_gaussians", "elbo_jensen", "elbo_decomposition", "iwae_bound",
             "kl_gradients_reparam", "bernoulli_decoder", "mc_estimator", "vae_elbo"}
 
 

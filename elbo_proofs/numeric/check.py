@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis.control import currently_in_test_context
 from hypothesis.errors import NoSuchExample
 
-from ..terms import Context, Expectation, Variance, relations
+from ..terms import Context, Expectation, Variance, free_draws, relations
 from .evaluate import SHADOW, Evaluator, NumericFailure, Unevaluable, Vec, check_supported
 from ..terms import Density
 from .evaluate import find_family
@@ -282,7 +282,8 @@ def _is_vector_density(dist, ctx: Context, model: ConcreteModel) -> bool:
 
 
 def has_samples(e, ctx: Context) -> bool:
-    return any(ix.base.label.name in ctx.samples for ix in sp.sympify(e).atoms(sp.Indexed))
+    """Whether e is a function of declared samples (draws bound by an expectation over them do not count)."""
+    return bool(free_draws(sp.sympify(e), set(ctx.samples)))
 
 
 def over_samples(e, ctx: Context) -> bool:

@@ -20,7 +20,8 @@ import numpy as np
 import sympy as sp
 from . import special
 
-from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance, is_density
+from ..terms import (KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, SampleExpectation, Variance,
+                     free_draws, is_density)
 from ..terms.densities import density_vars
 from ..terms.families import family_of
 from .quadrature import (GRID_NODES, MAX_GRID_DIM, binary_grid, gauss_legendre, lead, real_line,
@@ -28,6 +29,7 @@ from .quadrature import (GRID_NODES, MAX_GRID_DIM, binary_grid, gauss_legendre, 
 
 MAX_TERMS = 10_000        # longest Sum/Product that is looped over
 MAX_ELEMENTS = 30_000_000  # largest intermediate array
+MAX_JOINT_DRAWS = 3        # draws integrated together on one product grid (36^3 nodes for 3)
 
 
 class Unevaluable(Exception):
@@ -226,6 +228,8 @@ class Evaluator:
             return self._over_samples(e, env)
         if isinstance(e, Expectation):
             return self._expectation(e.function, e.var, e.dist, env)
+        if isinstance(e, SampleExpectation):
+            return self._sample_expectation(e, env)
         if isinstance(e, KL):
             return self._kl(e, env)
         if isinstance(e, Entropy):
@@ -470,6 +474,87 @@ class Evaluator:
                     env.depth, env.bound_s, env.bound_v, env.size, env.fine)
         return (value - self.scalar(e.args[0], other)) ** 2 / 2
 
+    def _sample_expectation(self, e, env: Env):
+        """E over the draws z_lo .. z_hi, independent, each from e.dist.
+
+        Summand by summand: a summand free of the draws is itself; c * sum_k f(z_k) over the
+        drawn range, and f(z_i) of one draw, are sums of expectations over one draw at a time
+        (the accurate one-dimensional quadrature); any other summand (a log of a sum over the
+        draws) is integrated over all the draws together on a product Gauss-Hermite grid, for at
+        most MAX_JOINT_DRAWS draws of a scalar (more is a NumericFailure: the model is skipped).
+        """
+        f, var, name = e.function, e.var, e.var.name
+        lo, hi = self.integer(e.lower, env), self.integer(e.upper, env)
+        if lo < 1 or hi < lo:
+            raise NumericFailure(f"draws {name}_{lo} .. {name}_{hi}: an empty or invalid range")
+        total = 0.0
+        for term in sp.Add.make_args(f):
+            if not free_draws(term, {name}):
+                total = total + self.scalar(term, env)
+                continue
+            const, dep = sp.Integer(1), sp.Integer(1)
+            for a in sp.Mul.make_args(term):
+                if free_draws(a, {name}):
+                    dep *= a
+                else:
+                    const *= a
+            value = self._one_draw_at_a_time(dep, e, lo, hi, env)
+            if value is None:
+                value = self._all_draws(dep, e, lo, hi, env)
+            total = total + self.scalar(const, env) * value
+        return total
+
+    def _draw_env(self, e, i: int, hi: int, env: Env):
+        """The measure of draw z_i alone: (env with z bound to a vector whose i-th component holds the
+        nodes, the others NaN, weights)."""
+        binds, w = self.measure(e.dist, env)
+        nodes = binds.get(e.var.name, next(iter(binds.values())) if len(binds) == 1 else None)
+        if nodes is None:
+            raise Unevaluable(f"{e.dist} is not a density of {e.var}")
+        comps = [np.nan] * hi
+        comps[i - 1] = nodes
+        return env.push({e.var.name: Vec(comps)}, np.shape(w)[0] if np.ndim(w) else 1), w
+
+    def _one_draw_at_a_time(self, dep, e, lo: int, hi: int, env: Env):
+        name = e.var.name
+        if isinstance(dep, sp.Sum) and len(dep.limits) == 1:
+            k, a, b = dep.limits[0]
+            draws = free_draws(dep.function, {name})
+            if {d.indices[0] for d in draws} != {k}:
+                return None
+            a, b = self.integer(a, env), self.integer(b, env)
+            if a < lo or b > hi:
+                return None
+            total = 0.0
+            for i in range(a, b + 1):
+                inner, w = self._draw_env(e, i, hi, env.bind({k.name: float(i)}))
+                total = total + reduce_leading(self.scalar(dep.function, inner), w, env.depth)
+            return total
+        draws = free_draws(dep, {name})
+        if len(draws) != 1:
+            return None
+        (d,) = draws
+        if not d.indices[0].free_symbols <= dep.free_symbols:
+            return None                   # its index is bound inside (a sum over the draws)
+        i = self.integer(d.indices[0], env)
+        if not lo <= i <= hi:
+            raise NumericFailure(f"{d} is not one of the draws {name}_{lo} .. {name}_{hi}")
+        inner, w = self._draw_env(e, i, hi, env)
+        return reduce_leading(self.scalar(dep, inner), w, env.depth)
+
+    def _all_draws(self, dep, e, lo: int, hi: int, env: Env):
+        n = hi - lo + 1
+        if n > MAX_JOINT_DRAWS:
+            raise NumericFailure(f"{n} draws: a joint quadrature is done for at most {MAX_JOINT_DRAWS}")
+        gp = self.gaussian_params(e.dist, env)
+        if gp is None or len(gp[0]) != 1:
+            raise Unevaluable(f"an expectation over several draws from {e.dist} (a scalar Gaussian is needed)")
+        (m,), (v,) = gp
+        nodes, w = gaussian_nodes([m] * n, [v] * n, env)
+        comps = [np.nan] * (lo - 1) + list(nodes)
+        inner = env.push({e.var.name: Vec(comps)}, np.shape(w)[0] if np.ndim(w) else 1)
+        return reduce_leading(self.scalar(dep, inner), w, env.depth)
+
     def _kl(self, e, env):
         a, b = e.args
         return self._expectation(lambda inner: self.log_density(a, inner) - self.log_density(b, inner),
@@ -707,7 +792,7 @@ def gaussian_nodes(means, variances, env: Env):
 
 
 _SUPPORTED = (sp.Symbol, sp.Add, sp.Mul, sp.Pow, sp.log, sp.Indexed, sp.IndexedBase, sp.Sum, sp.Product,
-              sp.Integral, sp.Derivative, sp.Tuple, sp.Max, sp.Min, Expectation, KL, Entropy, Variance,
+              sp.Integral, sp.Derivative, sp.Tuple, sp.Max, sp.Min, Expectation, SampleExpectation, KL, Entropy, Variance,
               Density, Normal, Bernoulli, sp.core.function.AppliedUndef)
 
 

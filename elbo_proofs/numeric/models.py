@@ -40,7 +40,7 @@ from hypothesis import assume as _hypothesis_assume
 from hypothesis import strategies as st
 from . import special
 
-from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance
+from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, SampleExpectation, Variance
 from ..terms import conditions
 from ..terms.densities import density_vars
 from .evaluate import NODE_BUDGET, Env, NumericFailure, Unevaluable, Vec, find_family, gaussian_nodes, normal_grid
@@ -141,6 +141,13 @@ class _Free:
             names |= {role_of(v) for v in density_vars(dist)}
             self.walk(f, bound | names)
             self.walk(dist, bound | names)
+            return
+        if isinstance(e, SampleExpectation):
+            names = {e.var.name} | {role_of(v) for v in density_vars(e.dist)}
+            self.walk(e.function, bound | names)
+            self.walk(e.dist, bound | names)
+            self.walk(e.lower, bound)
+            self.walk(e.upper, bound)
             return
         if isinstance(e, (KL, Entropy)):
             names = {role_of(v) for v in density_vars(e.args[0])}

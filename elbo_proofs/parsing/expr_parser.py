@@ -14,7 +14,8 @@ from lark import Lark, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..errors import InputError
-from ..terms import KL, Context, Entropy, Expectation, Variance, density_vars, is_density, relations
+from ..terms import (KL, Context, Entropy, Expectation, SampleExpectation, Variance, density_vars, is_density,
+                     relations)
 from .names import NameResolver, PointlessNormal
 
 MAX_LENGTH = 4000
@@ -180,6 +181,31 @@ class TermBuilder(Transformer):
     def expectation(self, spec, body):
         var, dist = spec
         return Expectation(_expr(body), var, dist)
+
+    def sample_expectation(self, first, last, dist, body):
+        """E[z_1, ..., z_K ~ q(z|x)](f): over all the declared samples z_1 .. z_K of z, drawn iid from q."""
+        (name, lo), (other, hi) = self._draw(first), self._draw(last)
+        if name != other:
+            raise InputError(f"E[{first}, ..., {last} ~ ...]: the first and last draws must be of one sample name")
+        if name not in self.ctx.samples:
+            raise InputError(f"E[{first}, ..., {last} ~ ...]: '{name}' is not declared under samples:")
+        index, var, declared = self.ctx.samples[name]
+        var, dist = bind_distribution(var, self._density(dist), self.ctx)
+        if dist != declared:
+            raise InputError(f"E[{first}, ..., {last} ~ {dist}]: the samples {name} are declared as drawn from {declared}")
+        _, dlo, dhi = self.ctx.indices[index.name]
+        if (lo, hi) != (dlo, dhi):
+            raise InputError(f"E[{first}, ..., {last} ~ ...]: the samples {name} are declared for "
+                             f"{index.name} = {dlo}..{dhi}; write {name}_{dlo}, ..., {name}_{dhi}")
+        return SampleExpectation(_expr(body), var, lo, hi, dist)
+
+    def _draw(self, tok):
+        """'z_1' -> ('z', 1); 'z_K' -> ('z', K): a sample name and a number or a declared symbol."""
+        text = str(tok)
+        base, sep, sub = text.rpartition("_")
+        if not sep or not base:
+            raise InputError(f"'{text}' is not a draw of a sample: write it as z_1 or z_K")
+        return base, (sp.Integer(int(sub)) if sub.isdigit() else self.r.name(sub))
 
     def variance(self, spec, body):
         var, dist = spec

@@ -105,6 +105,8 @@ class NameResolver:
             idx = sp.Integer(int(sub))
         elif sub in ctx.indices:
             idx = ctx.indices[sub][0]
+        elif base in ctx.samples and ctx.kinds.get(sub) in ("positive integer", "integer"):
+            idx = ctx.symbols[sub]          # z_K: the draw numbered by a declared integer
         else:
             return None
         if base in ctx.functions:

@@ -1,13 +1,14 @@
 """The one term language every stage shares: SymPy expressions plus density terms
 (`Density`, `Normal`, `Bernoulli`) and unevaluated operators (`Expectation`, `KL`,
-`Entropy`, `Variance`), checked under a `Context` of declarations."""
+`Entropy`, `Variance`, `SampleExpectation`), checked under a `Context` of declarations."""
 from . import conditions
 from .conditions import Assumption, AssumptionError
 from .context import ASSUMPTIONS, Context
 from .densities import Bernoulli, Density, Normal, density_vars, is_density
-from .operators import Entropy, Expectation, KL, Variance, depends_on
+from .operators import Entropy, Expectation, KL, SampleExpectation, Variance, depends_on, free_draws
 
 __all__ = [
     "ASSUMPTIONS", "Assumption", "conditions", "AssumptionError", "Context", "Density", "Normal", "Bernoulli", "density_vars", "is_density",
     "Expectation", "KL", "Entropy", "Variance", "depends_on",
+    "SampleExpectation", "free_draws",
 ]

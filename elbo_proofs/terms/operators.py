@@ -93,6 +93,81 @@ class Variance(sp.Expr):
         return "Var[{} ~ {}]({})".format(*(printer.doprint(a) for a in (self.args[1], self.args[2], self.args[0])))
 
 
+class SampleExpectation(sp.Expr):
+    """E over draws var_lo, ..., var_hi, drawn independently from ``dist``, of f.
+
+    ``var`` is the variable of ``dist`` (z); in f the draws are the components z_i
+    (``Indexed`` of the base named like ``var``), each distributed as ``dist``.  The
+    draws are bound: they are not free in the term, and an estimator that contains
+    this term is not, for it, a function of declared samples.
+    """
+
+    is_commutative = True
+
+    def __new__(cls, f, var, lo, hi, dist):
+        return sp.Expr.__new__(cls, sp.sympify(f), var, sp.sympify(lo), sp.sympify(hi), dist)
+
+    @property
+    def function(self):
+        return self.args[0]
+
+    @property
+    def var(self):
+        return self.args[1]
+
+    @property
+    def lower(self):
+        return self.args[2]
+
+    @property
+    def upper(self):
+        return self.args[3]
+
+    @property
+    def dist(self):
+        return self.args[4]
+
+    def is_draw(self, e) -> bool:
+        """Whether ``e`` is one of the draws z_i this term binds (by its base, whatever the index)."""
+        return isinstance(e, sp.Indexed) and e.base.label.name == self.var.name and len(e.indices) == 1
+
+    def _eval_is_real(self):
+        return self.function.is_real
+
+    @property
+    def free_symbols(self):
+        # the draws z_i and the variable z are bound; the indices of the draws stay (z_K has K free)
+        inner = {s for s in self.function.free_symbols
+                 if not self.is_draw(s) and getattr(s, "name", None) != self.var.name}
+        return inner | self.lower.free_symbols | self.upper.free_symbols | (self.dist.free_symbols - {self.var})
+
+    def _sympystr(self, printer):
+        v = printer.doprint(self.var)
+        return "E[{}_{}, ..., {}_{} ~ {}]({})".format(
+            v, printer.doprint(self.lower), v, printer.doprint(self.upper), printer.doprint(self.dist),
+            printer.doprint(self.function))
+
+
+def free_draws(e, names) -> set:
+    """The draws z_i (``Indexed`` of a base in ``names``) in ``e`` that no `SampleExpectation` binds."""
+    found = set()
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, sp.Indexed):
+            if node.base.label.name in names:
+                found.add(node)
+            continue
+        if isinstance(node, SampleExpectation):
+            inner = free_draws(node.function, names)
+            found |= {d for d in inner if not node.is_draw(d)}
+            stack.extend(node.args[1:])
+            continue
+        if isinstance(node, sp.Basic):
+            stack.extend(node.args)
+    return found
+
+
 def _same_var(s, var) -> bool:
     name = getattr(var, "name", None)
     return name is not None and getattr(s, "name", None) == name
@@ -118,6 +193,10 @@ def _depends(e, name) -> bool:
         if getattr(e.var, "name", None) == name:
             return False
         return _depends(e.function, name) or _depends(e.dist, name)
+    if isinstance(e, SampleExpectation):
+        if e.var.name == name:   # the draws and the variable of the density are bound
+            return any(_depends(a, name) for a in e.args[2:4])
+        return any(_depends(a, name) for a in e.args)
     if isinstance(e, (sp.Sum, sp.Product, sp.Integral)):
         bound = {lim[0].name for lim in e.limits}
         if name in bound:

@@ -136,6 +136,10 @@ class PlainPrinter(StrPrinter):
     def _print_Expectation(self, expr):
         return f"E_{{{self._print(expr.var)} ~ {self._print(expr.dist)}}}[{self._print(expr.function)}]"
 
+    def _print_SampleExpectation(self, expr):
+        first, last = (self._print(_draw(expr, i)) for i in (expr.lower, expr.upper))
+        return f"E_{{{first}, ..., {last} ~ {self._print(expr.dist)}}}[{self._print(expr.function)}]"
+
     def _print_Variance(self, expr):
         return f"Var_{{{self._print(expr.args[1])} ~ {self._print(expr.args[2])}}}[{self._print(expr.args[0])}]"
 
@@ -198,6 +202,11 @@ class MathLatexPrinter(LatexPrinter):
 
     def _print_Expectation(self, expr):
         return (rf"\mathbb{{E}}_{{{self._print(expr.var)} \sim {self._print(expr.dist)}}}"
+                rf"\left[{self._print(expr.function)}\right]")
+
+    def _print_SampleExpectation(self, expr):
+        first, last = (self._print(_draw(expr, i)) for i in (expr.lower, expr.upper))
+        return (rf"\mathbb{{E}}_{{{first}, \dots, {last} \sim {self._print(expr.dist)}}}"
                 rf"\left[{self._print(expr.function)}\right]")
 
     def _print_Variance(self, expr):
@@ -424,3 +433,8 @@ def _tidy(text: str) -> str:
     text = _INDEX.sub(lambda m: f"{m.group(1)}_{m.group(2).replace(' ', '')}" if re.fullmatch(r"[A-Za-z0-9]+", m.group(2).strip())
                       else f"{m.group(1)}_({m.group(2)})", text)
     return text.replace("**", "^")
+
+
+def _draw(expr, i):
+    """The draw z_i of a `SampleExpectation` over draws of z."""
+    return sp.IndexedBase(expr.var.name)[i]

@@ -15,6 +15,9 @@ Positions:
 ``integrand``   the whole integrand f of E_{var ~ dist}[f] before it is expanded
                 (``apply(f, engine, dist, var, raw_dist)`` returns the value of the E)
 ``expectation`` one canonical summand of an integrand (``apply(term, engine, dist, var)``)
+``certificate`` a node of an inequality's gap or of its two sides (``apply(node, ctx)``
+                returns (name, term) pairs, each term known to be non-negative, for
+                the certifier of `inequality.py` to use; it rewrites nothing)
 
 The engine (`checking.canonical.Canonicalizer`) tries the rules of a position in
 order of ``priority`` (then registration) and applies the first whose ``apply``
@@ -27,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-POSITIONS = ("term", "log", "dist", "integrand", "expectation")
+POSITIONS = ("term", "log", "dist", "integrand", "expectation", "certificate")
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ...terms import Context, Expectation
+from ...terms import Context, Expectation, free_draws
 
 
 def sample_names(e, ctx: Context) -> set[str]:
-    names = set()
-    for ix in e.atoms(sp.Indexed):
-        if ix.base.label.name in ctx.samples:
-            names.add(ix.base.label.name)
-    return names
+    """The declared samples e is a function of (draws bound by an expectation over them do not count)."""
+    return {ix.base.label.name for ix in free_draws(e, set(ctx.samples))}
 
 
 def has_samples(e, ctx: Context) -> bool:

@@ -18,6 +18,7 @@ import sympy as sp
 
 from ...terms import KL, Context, Density, Expectation, density_vars, is_density
 from ...terms.conditions import sign_reason
+from . import engine
 
 MAX_DEPTH = 3
 
@@ -157,4 +158,9 @@ def candidate_terms(context):
             if context.is_positive(s):
                 yield f"tangent line: {s}^2 - 1 - log({s}^2) >= 0", s**2 - 1 - 2 * sp.log(s)
                 yield f"tangent line: {s} - 1 - log({s}) >= 0", s - 1 - sp.log(s)
+        # the candidates of the families of rules (position "certificate")
+        for e in [gap, *terms_seen]:
+            for node in sp.preorder_traversal(e):
+                for r in engine.candidates("certificate", node):
+                    yield from r.apply(node, context) or ()
     return gen
