@@ -155,3 +155,9 @@ def test_the_expectation_over_the_draws_is_read_and_printed():
 def test_a_wrong_expectation_over_the_draws_is_one_error_line(text, why):
     with pytest.raises(InputError, match=re.escape(why)):
         P(text)
+
+
+def test_the_variable_beside_its_draws_is_given_no_meaning():
+    # z itself is not one of the draws z_1 .. z_K: no rule takes the expectation
+    lhs = P("E[z_1, ..., z_K ~ q(z|x)](z^2 + log(q(z_1|x)))")
+    assert prove(lhs, P("z^2 + E[z ~ q(z|x)](log(q(z|x)))"), "=", ABSTRACT).holds is not True

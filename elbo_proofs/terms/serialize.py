@@ -15,6 +15,8 @@ Node forms::
     ["apply", name, [assumption, ...], arg, ...]   (an undefined function such as x_hat(j, z[l]))
     ["indexed", ["sym", ...], index, ...]    (x[j])
     ["sum", body, [var, lo, hi], ...]        ["product", body, [var, lo, hi], ...]
+    ["density", name, [var, ...], [given, ...]]      (an abstract density such as p(x|z))
+    ["draws", body, var, lo, hi, density]            (an expectation over the draws var_lo .. var_hi)
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ import re
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
+
+from .densities import Density
+from .operators import SampleExpectation
 
 __all__ = ["TermDataError", "term_to_data", "term_from_data", "LIMITS"]
 
@@ -79,6 +84,10 @@ def term_to_data(expr: sp.Basic) -> list:
         kind = "sum" if isinstance(e, sp.Sum) else "product"
         return [kind, term_to_data(e.function),
                 *([term_to_data(v), term_to_data(lo), term_to_data(hi)] for v, lo, hi in e.limits)]
+    if isinstance(e, Density):
+        return ["density", e.name, [term_to_data(v) for v in e.vars], [term_to_data(g) for g in e.given]]
+    if isinstance(e, SampleExpectation):
+        return ["draws", *(term_to_data(a) for a in e.args)]
     raise TermDataError(f"cannot store a term of kind {type(e).__name__}")
 
 
@@ -195,6 +204,28 @@ class _Reader:
                 raise TermDataError("the variable of a stored sum is a symbol")
             limits.append((var, self.read(lim[1], 1), self.read(lim[2], 1)))
         return cls(self.read(args[0], power), *limits)
+
+    def _density(self, args, power):
+        if len(args) != 3 or not all(isinstance(a, (list, tuple)) for a in args[1:]) or not args[1]:
+            raise TermDataError("a stored density has a name, its variables and its conditioning")
+        name = self._name(args[0])
+        variables = [self._variable(a) for a in (*args[1], *args[2])]
+        return Density(name, variables[:len(args[1])], variables[len(args[1]):])
+
+    def _draws(self, args, power):
+        if len(args) != 5:
+            raise TermDataError("a stored expectation over draws has a body, a variable, a range and a density")
+        var = self.read(args[1], 1)
+        dist = self.read(args[4], 1)
+        if not isinstance(var, sp.Symbol) or not isinstance(dist, Density):
+            raise TermDataError("a stored expectation over draws is over a variable and a density")
+        return SampleExpectation(self.read(args[0], power), var, self.read(args[2], 1), self.read(args[3], 1), dist)
+
+    def _variable(self, node):
+        v = self.read(node, 1)
+        if not isinstance(v, (sp.Symbol, sp.Indexed)):
+            raise TermDataError("a variable of a stored density is a name or a component")
+        return v
 
     # checks
     @staticmethod

@@ -38,6 +38,9 @@ def _add_train(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--binarize", choices=("dynamic", "static"), default=d["binarize"],
                    help="dynamic: a fresh Bernoulli sample of each image every epoch; static: one fixed sample")
     p.add_argument("--mc-samples", type=positive_int, default=d["mc_samples"], help="reparameterized samples per image in the loss")
+    p.add_argument("--samples", type=positive_int, default=d["samples"],
+                   help="K, the draws of an objective that is an expectation over K declared draws, such as the "
+                        "importance-weighted bound of derivations/iwae_bound.yaml (default %(default)s)")
     p.add_argument("--eval-mc-samples", type=positive_int, default=d["eval_mc_samples"], help="samples per image for the reported ELBO")
     p.add_argument("--iw-samples", type=int, default=d["iw_samples"],
                    help="importance samples for log p(x) (default 1000 on GPU, 200 on CPU)")
@@ -112,7 +115,7 @@ def run_train(args) -> int:
         lr=args.lr, seed=args.seed, binarize=args.binarize, mc_samples=args.mc_samples, split=args.split,
         iw_samples=args.iw_samples, eval_mc_samples=args.eval_mc_samples, compile=args.compile,
         precision=args.precision, names=args.names, progress=not args.no_progress, threads=args.threads,
-        download=not args.offline,
+        download=not args.offline, samples=args.samples,
     )
     try:
         expr = load_proved_elbo(cfg.derivation)

@@ -32,6 +32,7 @@ class TrainConfig:
     names: str = "x,x_hat,mu,sigma"  # the ELBO's vectors for: data, Bernoulli mean, encoder mean, encoder std
     progress: bool = True
     threads: int = 0  # CPU threads for torch; 0 leaves torch's default
+    samples: int = 1  # K: draws of an objective that is an expectation over K declared draws (the IWAE bound)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -53,7 +54,7 @@ class ConfigError(ValueError):
 
 
 # Ranges and choices of the stored fields (the command line enforces the same through argparse).
-AT_LEAST_ONE = ("epochs", "batch_size", "hidden", "latent", "mc_samples", "eval_mc_samples", "split")
+AT_LEAST_ONE = ("epochs", "batch_size", "hidden", "latent", "mc_samples", "eval_mc_samples", "split", "samples")
 AT_LEAST_ZERO = ("seed", "iw_samples", "threads")
 CHOICES = {
     "device": ("auto", "cpu", "cuda"),
@@ -62,7 +63,7 @@ CHOICES = {
     "precision": ("auto", "fp32", "tf32", "bf16"),
 }
 UPPER = {"hidden": 1 << 16, "latent": 1 << 12, "mc_samples": 1 << 12, "eval_mc_samples": 1 << 12,
-         "iw_samples": 1 << 16, "batch_size": 1 << 20, "epochs": 1 << 20, "threads": 1 << 10}
+         "iw_samples": 1 << 16, "samples": 1 << 12, "batch_size": 1 << 20, "epochs": 1 << 20, "threads": 1 << 10}
 MAX_TEXT = 4096
 _NAME = re.compile(r"^[^\W\d]\w{0,63}$")
 

@@ -14,7 +14,7 @@ from ..terms.serialize import TermDataError, term_from_data
 from .config import ConfigError
 from .derivation import TrainingInputError
 from .figures import binarize_fixed, final_report, log_px_iwae, save_images
-from .loop import ELBO, TrainConfig, report_lines, resolve_device, set_precision
+from .loop import TrainConfig, make_objective, report_lines, resolve_device, set_precision
 from .mnist import load_mnist
 from .model import VAE
 
@@ -47,7 +47,7 @@ def load_checkpoint(path, device: str = "auto"):
     except Exception as exc:
         raise TrainingInputError(f"{path}: the stored weights do not fit the model: {_first_line(exc)}") from None
     try:
-        elbo = ELBO(expr, cfg)
+        elbo = make_objective(expr, cfg)
     except TrainingInputError as exc:
         raise TrainingInputError(f"{path}: {exc}") from None
     return cfg, model, elbo, dev

@@ -40,7 +40,7 @@ def estimate(model: VAE, elbo: ELBO, data: torch.Tensor, mc_samples: int = 1, se
         x = data[i:i + batch_size]
         eps = torch.randn((mc_samples, len(x), model.latent), generator=gen, device=data.device)
         logits, mu, logvar = model(x, eps)
-        total += elbo(x, logits, mu, logvar).float().sum().item()
+        total += elbo(x, logits, mu, logvar, eps=eps).float().sum().item()
     model.train()
     return total / len(data)
 
@@ -78,10 +78,11 @@ def final_report(model: VAE, elbo: ELBO, cfg: TrainConfig, mnist, device: torch.
                  test_x: torch.Tensor) -> dict:
     k = default_iw_samples(cfg, device)
     t0 = time.perf_counter()
-    test_elbo = estimate(model, elbo, test_x, cfg.eval_mc_samples, seed=cfg.seed)
+    draws = elbo.draws(cfg, False)
+    test_elbo = estimate(model, elbo, test_x, draws, seed=cfg.seed)
     # The train figure uses the fixed binarization of the training images, for a repeatable number.
     train_x = torch.from_numpy(binarize_fixed(mnist.train_images, cfg.seed + 2)).to(device)
-    train_elbo = estimate(model, elbo, train_x, cfg.eval_mc_samples, seed=cfg.seed)
+    train_elbo = estimate(model, elbo, train_x, draws, seed=cfg.seed)
     log_px = log_px_iwae(model, test_x, k, seed=cfg.seed)
     return {
         "test_elbo": test_elbo,
@@ -90,7 +91,8 @@ def final_report(model: VAE, elbo: ELBO, cfg: TrainConfig, mnist, device: torch.
         "gap": log_px - test_elbo,
         "elbo_below_log_px": bool(test_elbo <= log_px),
         "iw_samples": k,
-        "eval_mc_samples": cfg.eval_mc_samples,
+        "eval_mc_samples": draws,
+        "objective": elbo.label,
         "test_images": len(test_x),
         "eval_seconds": round(time.perf_counter() - t0, 3),
     }

@@ -21,6 +21,7 @@ from ..terms.serialize import term_to_data
 from .config import TrainConfig
 from .codegen import LOGITS, STD_LOGVAR, VALUE, CodegenError, compile_expression
 from .derivation import TrainingInputError
+from .importance import DrawObjective, is_draw_objective
 from .figures import binarize_fixed, default_iw_samples, estimate, final_report, save_images
 from .watch import epoch_figures, phase
 from .mnist import load_mnist
@@ -66,14 +67,53 @@ class ELBO:
                 f"{', '.join(sorted(expected))} (set --names data,mean_of_x,mu,sigma)"
             )
         self.expr = expr
+        if cfg.samples != 1:
+            raise TrainingInputError(
+                f"--samples {cfg.samples} sets the number of draws of an objective that is an expectation over "
+                "declared draws (such as derivations/iwae_bound.yaml); this derivation ends in a closed form, "
+                "whose Monte Carlo samples are --mc-samples")
 
-    def __call__(self, x, logits, mu, logvar):
+    label = "ELBO"
+
+    def draws(self, cfg: TrainConfig, training: bool) -> int:
+        """Noise samples per image: the Monte Carlo samples of the ELBO."""
+        return cfg.mc_samples if training else cfg.eval_mc_samples
+
+    def __call__(self, x, logits, mu, logvar, eps=None):
         """Per-image ELBO [B] from x [B, D], logits [L, B, D], mu and logvar [B, K]."""
         n = self.names
         value = self.compiled.fn(**{n["data"]: x, n["logits"]: logits, n["mean"]: mu, n["logvar"]: logvar})
         # An expression with its own 1/L sum over samples gives [B]; one written for a single
         # sample broadcasts over the L samples and gives [L, B]: the Monte Carlo average is then ours.
         return value.mean(0) if value.dim() == x.dim() else value
+
+
+class ImportanceWeighted:
+    """An objective that is an expectation over K declared draws (importance.py), with K = --samples."""
+
+    def __init__(self, expr: sp.Expr, cfg: TrainConfig):
+        try:
+            self.compiled = DrawObjective(expr)
+        except CodegenError as exc:
+            raise TrainingInputError(f"cannot compile the objective: {exc}") from None
+        count = self.compiled.count
+        if count.is_Integer and int(count) != cfg.samples:
+            raise TrainingInputError(f"the objective is over {count} draws; --samples is {cfg.samples}")
+        self.expr = expr
+        self.label = f"IW bound (K={cfg.samples})"
+
+    def draws(self, cfg: TrainConfig, training: bool) -> int:
+        """Noise samples per image: one draw of the K samples of the objective, in training and evaluation."""
+        return cfg.samples
+
+    def __call__(self, x, logits, mu, logvar, eps=None):
+        """Per-image objective [B] from x [B, D], logits [K, B, D], mu and logvar [B, d], eps [K, B, d]."""
+        return self.compiled(x, logits, mu, logvar, eps)
+
+
+def make_objective(expr: sp.Expr, cfg: TrainConfig):
+    """The compiled objective: an expectation over declared draws, or a closed-form ELBO."""
+    return ImportanceWeighted(expr, cfg) if is_draw_objective(expr) else ELBO(expr, cfg)
 
 
 def cpu_has_native_bf16() -> bool:
@@ -106,11 +146,11 @@ def make_step(model: VAE, elbo: ELBO, optimizer, cfg: TrainConfig, device: torch
     autocast = precision == "bf16"
 
     def loss_fn(x):
-        eps = torch.randn((cfg.mc_samples, x.shape[0], model.latent), device=x.device)
+        eps = torch.randn((elbo.draws(cfg, True), x.shape[0], model.latent), device=x.device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             logits, mu, logvar = model(x, eps)
         # The ELBO itself in float32: its sums over 784 pixels need the mantissa.
-        value = elbo(x, logits.float(), mu.float(), logvar.float())
+        value = elbo(x, logits.float(), mu.float(), logvar.float(), eps=eps)
         return -value.mean()  # mean over samples and images: nats per image
 
     def step(x):
@@ -139,12 +179,12 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
     precision = set_precision(device, cfg.precision)
     if cfg.binarize not in ("dynamic", "static"):
         raise TrainingInputError(f"--binarize must be dynamic or static, not {cfg.binarize!r}")
-    for name in ("epochs", "batch_size", "hidden", "latent", "mc_samples", "eval_mc_samples"):
+    for name in ("epochs", "batch_size", "hidden", "latent", "mc_samples", "eval_mc_samples", "samples"):
         if getattr(cfg, name) < 1:
             raise TrainingInputError(f"--{name.replace('_', '-')} must be at least 1")
     console = _console() if cfg.progress else None
     with phase("compiling the ELBO to a torch loss", log, console):
-        elbo = ELBO(expr, cfg)
+        elbo = make_objective(expr, cfg)
     with phase("reading MNIST", log, console):
         mnist = load_mnist(cfg.data_dir, split=cfg.split, allow_download=cfg.download)
     out = Path(cfg.out)
@@ -195,15 +235,15 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
             seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
             if not math.isfinite(train_elbo):
                 raise TrainingInputError(f"training diverged at epoch {epoch} (the ELBO is {train_elbo}); lower --lr")
-            test_elbo = estimate(model, elbo, test_x, cfg.eval_mc_samples, seed=cfg.seed)
+            test_elbo = estimate(model, elbo, test_x, elbo.draws(cfg, False), seed=cfg.seed)
             record = {"epoch": epoch, "train_elbo": train_elbo, "test_elbo": test_elbo,
                       "seconds": round(seconds, 4), "cpu_seconds": round(cpu_seconds, 4)}
             history.append(record)
             with open(metrics_path, "a") as handle:
                 handle.write(json.dumps(record) + "\n")
             epoch_figures(model, test_x, out, epoch, history)
-            say(f"epoch {epoch:3d}/{cfg.epochs}  train ELBO {train_elbo:9.3f}  "
-                f"test ELBO {test_elbo:9.3f} nats/image  {seconds:6.2f} s")
+            say(f"epoch {epoch:3d}/{cfg.epochs}  train {elbo.label} {train_elbo:9.3f}  "
+                f"test {elbo.label} {test_elbo:9.3f} nats/image  {seconds:6.2f} s")
 
     ckpt_path = out / "checkpoint.pt"
     saved = asdict(cfg)
@@ -224,14 +264,15 @@ def train(cfg: TrainConfig, expr: sp.Expr, log=print) -> dict:
 
 
 def report_lines(report: dict) -> list[str]:
+    label = report.get("objective", "ELBO")
     lines = [
-        f"test ELBO {report['test_elbo']:.3f} nats/image ({report['eval_mc_samples']} sample(s)); "
-        f"train ELBO {report['train_elbo']:.3f}",
+        f"test {label} {report['test_elbo']:.3f} nats/image ({report['eval_mc_samples']} sample(s)); "
+        f"train {label} {report['train_elbo']:.3f}",
         f"log p(x) >= {report['test_log_px']:.3f} nats/image (importance weighted, k={report['iw_samples']}); "
         f"gap {report['gap']:.3f}",
     ]
-    lines.append("ELBO <= log p(x) estimate: holds, as the derivation proves" if report["elbo_below_log_px"]
-                 else "WARNING: the ELBO exceeds the log p(x) estimate; more importance samples are needed")
+    lines.append(f"{label} <= log p(x) estimate: holds, as the derivation proves" if report["elbo_below_log_px"]
+                 else f"WARNING: the {label} exceeds the log p(x) estimate; more importance samples are needed")
     return lines
 
 

@@ -35,8 +35,8 @@ from .engine import rule
 def sample_expectation(e, eng):
     """E[c] = c; E[c sum_k f(z_k)] = c K E_q[f(z)] over exactly the drawn range; E[f(z_i)] = E_q[f(z)]
     for one draw in the range; any other term stays an expectation over the draws."""
-    if not _nonempty(e.lower, e.upper):
-        return None
+    if not _nonempty(e.lower, e.upper) or _bare(e.function, e.var.name):
+        return None                       # no draws, or the bare variable beside its draws: no meaning given
     body = sp.expand(eng.canon(e.function))
     dist = eng.dist(e.dist)
     total = sp.Integer(0)
@@ -94,6 +94,15 @@ def _linear(dep, e, dist, eng):
     if not (_nonempty(e.lower, i) and _nonempty(i, e.upper)):
         return None                       # z_i must be one of the draws
     return eng.expect(dist, e.var, dep.xreplace({d: e.var}), e.dist)
+
+
+def _bare(e, name) -> bool:
+    """Whether the variable itself (not one of its draws z_i) occurs in e."""
+    if isinstance(e, sp.Indexed):
+        return any(_bare(i, name) for i in e.indices)
+    if isinstance(e, sp.Symbol):
+        return e.name == name
+    return any(_bare(a, name) for a in e.args)
 
 
 def _nonempty(lo, hi) -> bool:
