@@ -161,3 +161,16 @@ def test_the_variable_beside_its_draws_is_given_no_meaning():
     # z itself is not one of the draws z_1 .. z_K: no rule takes the expectation
     lhs = P("E[z_1, ..., z_K ~ q(z|x)](z^2 + log(q(z_1|x)))")
     assert prove(lhs, P("z^2 + E[z ~ q(z|x)](log(q(z|x)))"), "=", ABSTRACT).holds is not True
+
+
+def test_the_bound_written_over_the_variable_is_the_same_term():
+    # E[z ~ q(z|x)](f(z_1, ..., z_K)) is the expectation over the declared draws (montecarlo.py's
+    # notation): the Jensen steps hold in it too, and their wrong direction is refuted
+    iw = P("E[z ~ q(z|x)](log(1/K*sum(k, p(x, z_k)/q(z_k|x))))")
+    assert prove(iw, P(IW), "=", ABSTRACT).holds is True
+    mean = P("log(E[z ~ q(z|x)](1/K*sum(k, p(x, z_k)/q(z_k|x))))")
+    for lhs, rhs in ((mean, iw), (iw, P(ELBO))):
+        v = check_step(lhs, rhs, ">=", ABSTRACT, examples=20)
+        assert v.status is Status.PROVED and v.method == "symbolic+numeric", v.message
+        wrong = check_step(lhs, rhs, "<=", ABSTRACT, examples=20)
+        assert wrong.status is Status.REFUTED, wrong.message

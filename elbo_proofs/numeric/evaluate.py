@@ -21,7 +21,7 @@ import sympy as sp
 from . import special
 
 from ..terms import (KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, SampleExpectation, Variance,
-                     free_draws, is_density)
+                     free_draws, is_density, over_draws)
 from ..terms.densities import density_vars
 from ..terms.families import family_of
 from .quadrature import (GRID_NODES, MAX_GRID_DIM, binary_grid, gauss_legendre, lead, real_line,
@@ -465,6 +465,10 @@ class Evaluator:
         independent set of draws (the sample's name primed), (S - S')^2 / 2.  The check averages
         the repetitions and judges the mean by its standard error (check.py)."""
         names = self.ctx.sample_names(e.args[0])
+        draws = over_draws(e, self.ctx)
+        if draws is not None and any(n + SHADOW not in env.drawn_v for n in names):
+            # not on repeated draws (an inequality, or a step of a chain): the E itself, by quadrature
+            return self._sample_expectation(draws, env)
         if any(n not in env.drawn_v or n + SHADOW not in env.drawn_v for n in names):
             raise Unevaluable("an expectation or variance over the samples is checked on repeated draws of them")
         value = self.scalar(e.args[0], env)

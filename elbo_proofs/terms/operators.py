@@ -148,6 +148,22 @@ class SampleExpectation(sp.Expr):
             printer.doprint(self.function))
 
 
+def over_draws(e, ctx):
+    """An E written over a declared sample's variable of a term holding its draws,
+    ``E[z ~ q(z|x)](f(z_1, ..., z_L))`` (``Context.over_samples``), as the `SampleExpectation` over
+    all the declared draws it stands for; None for any other term."""
+    if not isinstance(e, Expectation) or not ctx.over_samples(e):
+        return None
+    names = ctx.sample_names(e.function)
+    if len(names) != 1:
+        return None
+    index, var, dist = ctx.samples[next(iter(names))]
+    if index.name not in ctx.indices:
+        return None
+    _, lo, hi = ctx.indices[index.name]
+    return SampleExpectation(e.function, var, lo, hi, dist)
+
+
 def free_draws(e, names) -> set:
     """The draws z_i (``Indexed`` of a base in ``names``) in ``e`` that no `SampleExpectation` binds."""
     found = set()

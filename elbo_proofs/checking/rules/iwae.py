@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ...terms import SampleExpectation, free_draws, is_density
+from ...terms import Expectation, SampleExpectation, free_draws, is_density, over_draws
 from .engine import rule
 
 
@@ -110,6 +110,15 @@ def _nonempty(lo, hi) -> bool:
     return bool(sp.expand(hi - lo).is_nonnegative)
 
 
+@rule("an expectation over the draws written over their variable", "term", Expectation, priority=12)
+def written_over_the_variable(e, eng):
+    """E[z ~ q(z|x)](f(z_1, ..., z_K)) with z_1 .. z_K declared as drawn for z from q(z|x) is the
+    expectation over all the draws, E[z_1, ..., z_K ~ q(z|x)](f) (what the linear rule of
+    montecarlo.py does not take)."""
+    draws = over_draws(e, eng.ctx)
+    return None if draws is None else eng.canon(draws)
+
+
 # -- certificates -----------------------------------------------------------------------
 def positive(e) -> bool:
     """Provably positive: densities, positive symbols and numbers, exp, and sums, products and real
@@ -130,7 +139,7 @@ def positive(e) -> bool:
 @rule("Jensen over iid draws", "certificate", sp.log)
 def jensen_over_draws(node, ctx):
     """log E[W] - E[log W] >= 0 for W > 0, the expectation over the draws."""
-    arg = node.args[0]
+    arg = over_draws(node.args[0], ctx) or node.args[0]
     if not isinstance(arg, SampleExpectation) or not positive(arg.function):
         return None
     e = arg
@@ -173,10 +182,13 @@ def jensen_average(node, ctx):
     return [(f"Jensen: log of an average >= average of the logs ({node})", gap)]
 
 
-@rule("Jensen for an average under the expectation over the draws", "certificate", SampleExpectation)
+@rule("Jensen for an average under the expectation over the draws", "certificate", SampleExpectation, Expectation)
 def jensen_average_over_draws(node, ctx):
     """E[log(1/n sum_k w_k) - 1/n sum_k log w_k] >= 0 over the draws: the expectation of a
     non-negative function."""
+    node = over_draws(node, ctx) or node
+    if not isinstance(node, SampleExpectation):
+        return None
     out = []
     for lg in node.function.atoms(sp.log):
         gap = _average_gap(lg)
