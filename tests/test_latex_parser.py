@@ -351,3 +351,59 @@ def test_an_integral_over_a_range_is_not_read_as_one_over_the_whole_space():
     whole = P(r"\int q(z) dz")
     assert P(r"\int_{-\infty}^{\infty} q(z) dz") == whole
     assert P(r"\int_z q(z) dz") == whole
+
+
+# -- how far an operator reaches ---------------------------------------------------
+def test_a_sum_takes_the_terms_after_it_that_use_its_index():
+    env = LatexEnv()
+    e = P(r"\sum_{j=1}^{D} x_j \log \hat{x}_j - (1 - x_j) \log(1 - \hat{x}_j)", env)
+    (s,) = e.atoms(sp.Sum) if isinstance(e, sp.Sum) else (None,)
+    assert isinstance(e, sp.Sum) and s == e
+    j = e.limits[0][0]
+    assert j not in e.free_symbols
+    assert any("taking the terms after it" in n for n in env.notes)
+    # an index not used after the product leaves the sum where it was
+    e2 = P(r"\sum_{j=1}^{D} x_j + y", LatexEnv())
+    assert isinstance(e2, sp.Add) and any(isinstance(a, sp.Sum) for a in e2.args)
+
+
+def test_log_wide_and_e_wide_are_readings_not_the_default():
+    env = LatexEnv()
+    for d in ("p(z)", "q(z)", "r(z)"):
+        P(d, env)
+    pz, qz, rz = (Density(n, (z,)) for n in "pqr")
+    line = r"\log \frac{p(z)}{q(z)} \frac{q(z)}{r(z)}"
+    assert P(line, env) == sp.log(pz / qz) * qz / rz
+    env.switches = frozenset(["log-wide"])
+    assert P(line, env) == sp.log(pz / rz)
+    env.switches = frozenset(["e-wide"])
+    assert P(r"\mathbb{E}_{q(z)} \log p(z) - \log q(z)", env) == Expectation(sp.log(pz) - sp.log(qz), z, qz)
+    env.switches = frozenset()
+    assert P(r"\mathbb{E}_{q(z)} \log p(z) - \log q(z)", env) == Expectation(sp.log(pz), z, qz) - sp.log(qz)
+
+
+def test_log_wide_stops_before_the_differential_of_an_integral():
+    env = LatexEnv()
+    P("p(z)", env)
+    P("q(z)", env)
+    env.switches = frozenset(["log-wide"])
+    pz, qz = Density("p", (z,)), Density("q", (z,))
+    assert P(r"\int q(z) \log \frac{q(z)}{p(z)} 2 dz", env) == sp.Integral(qz * sp.log(2 * qz / pz), z)
+
+
+def test_unbraced_font_and_accent_arguments():
+    env = LatexEnv()
+    P("q(z)", env)
+    q = Density("q", (z,))
+    assert P(r"\mathbb E_q[z]", env) == P(r"\mathbb{E}_{q}[z]", env) == Expectation(z, z, q)
+    assert P(r"\hat\mu") == sp.Symbol("mu_hat", real=True)
+
+
+def test_a_range_of_indices_is_refused_not_read_as_one_variable():
+    with pytest.raises(InputError, match="range of indices"):
+        P(r"\mathbb{E}_{z_{1:K} \sim q(z|x)}\left[\log p(x, z_1)\right]")
+
+
+def test_a_product_of_powers_around_a_bracket():
+    a, xs = sp.Symbol("a", real=True), sp.Symbol("x", real=True)
+    assert P(r"a^{x}(1 - a)^{1 - x}") == a ** xs * (1 - a) ** (1 - xs)

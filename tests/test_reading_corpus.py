@@ -40,17 +40,15 @@ SUBMISSIONS = {
 
 # -- cases that fail today: (collection, file, check) -> what is misread ----------------------------
 KNOWN: dict[tuple[str, str, str], str] = {
-    ("corpus", "bernoulli_decoder_sign.md", "no_false_alarm"):
-        "scope of sum_j: on line 5 it is taken to cover only the first term (one reading), so line 7, the "
-        "same sum with brackets, is called wrong",
     ("corpus", "bernoulli_decoder_sign.md", "first_error"):
-        "line 3, log of a product of powers hat{x}_j^{x_j}(1 - hat{x}_j)^{1 - x_j}, is not read, so line 5 "
-        "is not decided",
+        "hat{x}_j, 'the j-th output of the decoder' in prose, is read as a plain real, so most drawn models "
+        "take the log of a negative number and the sign flip of line 5 is not decided",
+    ("corpus", "iwae_reversed.md", "first_error"):
+        "an expectation over several draws z_{1:K} is not read, so the reversed Jensen step of line 5 is not "
+        "decided",
     ("corpus", "beta_vae_bound.md", "no_false_alarm"):
         "the assumption beta >= 1 in prose is graded as a claim (line 3) instead of reaching the checker, "
         "so line 9 (which needs it) is called wrong",
-    ("corpus", "elbo_decomp_lecture.md", "no_false_alarm"):
-        "scope of \\log over a product of fractions: log(a/b)(b/c) is read as log(a/b) times b/c on line 9",
     ("corpus", "kl_bracket_displays.md", "no_false_alarm"):
         "the declarations q(z) = N(z \\mid mu, sigma^2), p(z) = N(z \\mid 0, 1) inside \\( .. \\) are not bound, "
         "so line 10 (the Gaussian moments) is called wrong",
@@ -67,15 +65,11 @@ KNOWN: dict[tuple[str, str, str], str] = {
         "the checker, so the Jensen step of line 3 is called wrong",
     ("corpus", "iwae_bound.md", "no_false_alarm"):
         "line 3: w_k, defined in the same sentence ('let w_k = ...'), is not bound, so E[w_k] = p(x) is called wrong",
-    ("corpus", "iwae_reversed.md", "no_false_alarm"):
-        "the expectation over z_{1:K} of the average weight is not read as p(x) on line 7",
     ("corpus", "kl_diag_sign.md", "no_false_alarm"):
         "the factorised q(z|x) = prod_j N(z_j; mu_j, sigma_j^2) declared in prose is not used: line 7 "
         "(KL as a sum over coordinates) is called wrong",
     ("corpus", "kl_diag_sign.md", "first_error"):
         "line 7 is called wrong (factorised q not used) before the sign flip of line 9",
-    ("corpus", "kl_terse.md", "no_false_alarm"):
-        "\\mathbb E_q without braces and \\ln q without an argument: E_q[...] is read as a product E_q * (...)",
     ("corpus", "kl_two_gaussians_variance.md", "no_false_alarm"):
         "line 8: P = N(mu_1, sigma_1^2) and Q = N(mu_2, sigma_2^2) declared as distributions (densities P(x), "
         "Q(x)) are not bound to P(x), Q(x)",

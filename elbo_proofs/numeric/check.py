@@ -96,6 +96,9 @@ def numeric_check(lhs, rhs, relation: str, context: Context, examples: int = 50,
     if judge.agreed == 0:
         reason = judge.reason() or "no model could be evaluated"
         return NumericResult("unevaluable", None, 0, reason, judge.skipped_count)
+    if _too_few(judge.agreed, judge.skipped_count):
+        return NumericResult("unevaluable", None, judge.agreed, _too_few_reason(judge.agreed, judge.skipped_count),
+                             judge.skipped_count)
     detail = f"{judge.skipped_count} models skipped" if judge.skipped_count else ""
     return NumericResult("agree", None, judge.agreed, detail, judge.skipped_count)
 
@@ -164,9 +167,26 @@ def numeric_check_chain(pairs, context: Context, examples: int = 50, seed: int =
         elif agreed == 0:
             reason = probe.reasons[k].most_common(1)[0][0] if probe.reasons[k] else "no model could be evaluated"
             out[i] = NumericResult("unevaluable", None, 0, reason, skipped)
+        elif _too_few(agreed, skipped):
+            out[i] = NumericResult("unevaluable", None, agreed, _too_few_reason(agreed, skipped), skipped)
         else:
             out[i] = NumericResult("agree", None, agreed, f"{skipped} models skipped" if skipped else "", skipped)
     return out
+
+
+# Agreement on a few models, when most drawn models could not be evaluated (a log of a value the
+# models draw negative), is no support: the models that could be evaluated may be the special ones
+# (a binary x_j = 1 that hides a sign error in the (1 - x_j) term).
+MIN_AGREED_WHEN_SKIPPING = 3
+
+
+def _too_few(agreed: int, skipped: int) -> bool:
+    return agreed < MIN_AGREED_WHEN_SKIPPING and skipped > agreed
+
+
+def _too_few_reason(agreed: int, skipped: int) -> str:
+    return (f"only {agreed} of {agreed + skipped} drawn models could be evaluated (the others give values "
+            f"outside the domain of a function), too few to support the step")
 
 
 class _ChainProbe:

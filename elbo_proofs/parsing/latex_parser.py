@@ -20,10 +20,11 @@ from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..errors import InputError
-from ..terms import KL, Context, Density, Entropy, Expectation, Normal, Variance, density_vars, is_density
+from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance, density_vars, is_density
 from .expr_parser import MAX_EXPONENT, bind_distribution, check_bounds, safe_pow
 from .latex_tokens import (drop_unmatched_closers, rewrite_angle_brackets, rewrite_divergence_letters,
-                           rewrite_expectation_powers, rewrite_over, unwrap_braced_operators)
+                           rewrite_expectation_powers, rewrite_over, scope_end, tokenize, unwrap_braced_operators,
+                           widen_logs, widen_sums)
 from .names import PARAMETER_SUBSCRIPTS, NameResolver, PointlessNormal
 
 MAX_LATEX_LENGTH = 4000
@@ -39,6 +40,8 @@ GREEK_NAMES = {"epsilon": "eps", "varepsilon": "eps", "varphi": "phi", "vartheta
 DECORATION_SUFFIX = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
                      "widetilde": "tilde", "dot": "dot"}
 FONT_WRAPPERS = {"mathbf", "boldsymbol", "bm", "mathrm", "mathit", "mathbb", "vec"}
+# Words that name the Bernoulli mass function: \mathrm{Bern}(x; m)
+BERNOULLI_WORDS = {"Bern", "Bernoulli", "Ber"}
 # Names followed by (...) that are read as (opaque) functions rather than products.
 FUNCTION_LETTERS = {"f", "g", "h", "F", "G"}
 # Commands the grammar knows (after cleanup); anything else is reported by name.
@@ -384,6 +387,15 @@ class LatexTermBuilder(Transformer_NonRecursive):
             raise InputError(f"'{head.name}^...(...)' is not a function the grader knows")
         return self.pow(head, exponent) * self.value(groups[0][0])
 
+    def call_pow_pow(self, head: SymRef, exponent, args, exponent2):
+        """\\hat{x}_j^{x_j}(1 - \\hat{x}_j)^{1 - x_j}: a power times a bracket raised to a power."""
+        seps, groups = args
+        if seps or len(groups[0]) != 1:
+            raise InputError(f"'{head.name}^...(...)^...' is not an expression the grader knows")
+        # a function raised to a power and then its value raised again (f^a(x)^b) is not written:
+        # the bracket is a factor of its own, whatever the letter before it
+        return self.pow(head, exponent) * self.pow(groups[0][0], exponent2)
+
     @staticmethod
     def _output_of(head: SymRef, arg) -> bool:
         """mu(x), sigma(x): a Greek letter applied to one plain symbol is a model output."""
@@ -430,6 +442,12 @@ class LatexTermBuilder(Transformer_NonRecursive):
 
     def word(self, tok, scripts, args=None):
         name = re.sub(r"^\\[A-Za-z]+\s*\{\s*|\s*\}$", "", str(tok))
+        if name in BERNOULLI_WORDS and args is not None:
+            # \mathrm{Bern}(x_j; p_j), \text{Bernoulli}(x; m): the Bernoulli mass of x with mean m
+            seps, groups = args
+            if len(groups) != 2 or any(len(g) != 1 for g in groups):
+                raise InputError(f"write the Bernoulli mass as \\mathrm{{{name}}}(x; m)")
+            return Bernoulli(self.value(groups[0][0]), self.value(groups[1][0]))
         if name in ("E", "Var", "KL", "diag"):
             raise InputError(f"{name} needs its argument")
         name = _with_subscripts(name, scripts)
@@ -675,6 +693,8 @@ READINGS = {
     "fold-case": "a capital letter read as the variable it stands for (X as x)",
     "e-by-variable": "E without a subscript taken over the distribution of the variable in it",
     "apply": "a letter before parentheses read as a function applied to them (t(x), not t times x)",
+    "log-wide": "\\log taking the whole product after it (\\log a b as log(ab))",
+    "e-wide": "E without brackets taking everything after it (E_q log p - log q as E_q[log p - log q])",
 }
 
 
@@ -713,6 +733,9 @@ def _subscript(text: str) -> list[str]:
     if body.startswith("{"):
         body = body[1:-1]
     body = re.sub(r"\\(?:text|mathrm|mathit|operatorname|mathbf|boldsymbol|bm)\s*\{([^{}]*)\}", r"\1", body)
+    if ":" in body:
+        raise InputError(f"subscript '{text}' is a range of indices (several draws at once); "
+                         "an expectation over several draws is not read")
     if re.search(r"[|=<>\\^+\-*/()]", re.sub(r"\\[A-Za-z]+", "", body)):
         raise InputError(f"subscript '{text}' is not a name or an index")
     parts = []
@@ -840,48 +863,47 @@ def _braced_symbol_powers(text: str) -> str:
 _E_START = re.compile(r"(\\mathbb\s*\{\s*E\s*\}|(?<![A-Za-z\\])E)(?=\s*[_\\])")
 
 
-def bracket_bare_expectations(text: str) -> str:
+def bracket_bare_expectations(text: str, *, wide: bool = False) -> str:
     """\\mathbb{E}_{q} \\log p(x|z) - ... -> \\mathbb{E}_{q}[\\log p(x|z)] - ...: an E written without
-    brackets before a \\log takes the term up to the next top-level + or -."""
-    out, pos = [], 0
+    brackets takes the term after it up to the next top-level + or - (``wide``: up to the end of
+    its group, the other plausible reading)."""
+    pos = 0
     for _ in range(20):
         m = _E_START.search(text, pos)
         if not m:
             break
         i = m.end()
-        sub = re.match(r"\s*_\s*(?:\\[A-Za-z]+|[A-Za-z])", text[i:])
-        if re.match(r"\s*_\s*\{", text[i:]):
-            j = text.index("{", i)
-            i = _group_end(text, j)
-        elif sub:
-            i += sub.end()
-        log = re.match(r"\s*\\(?:log|ln)(?![A-Za-z])", text[i:])
-        if not log:
-            out.append(text[pos:i])
-            pos = i
+        sub = re.match(r"\s*_\s*", text[i:])
+        if sub:
+            k = i + sub.end()
+            if text[k:k + 1] == "{":
+                i = _group_end(text, k)
+            else:
+                name = re.match(r"\\[A-Za-z]+|[A-Za-z]", text[k:])
+                i = k + (name.end() if name else 0)
+        rest = text[i:]
+        toks = tokenize(rest)
+        j = next((k for k, t in enumerate(toks) if not t.text.isspace()), len(toks))
+        pos = i
+        if j >= len(toks) or toks[j].text in ("[", "(", "{", "}", ")", "]", "^", "_", "+", "-", "=", "&", "<", ">",
+                                              ",", ";", "|", "\\|", "\\sim", "\\mid", "\\quad", "\\qquad"):
             continue
-        depth, k = 0, i + log.end()
-        while k < len(text):
-            c = text[k]
-            if c in "{([":
-                depth += 1
-            elif c in "})]":
-                if depth == 0:
-                    break
-                depth -= 1
-            elif c in "+-=&<>" and depth == 0:
-                break
-            elif c == "\\" and depth == 0 and re.match(r"\\(?:leq?|geq?|approx|quad|qquad)(?![A-Za-z])", text[k:]):
-                break
-            k += 1
-        out.append(text[pos:i] + "[" + text[i:k] + "]")
-        pos = k
-    out.append(text[pos:])
-    return "".join(out)
+        end = scope_end(toks, j, stop_at_signs=not wide, integral=False)
+        a = toks[j].start
+        b = toks[end].start if end < len(toks) else len(rest)
+        body = rest[a:b].rstrip()
+        text = text[:i] + rest[:a] + "[" + body + "]" + rest[a + len(body):]
+    return text
 
 
-def clean_latex(text: str) -> str:
+# font and accent commands whose one-token argument is written without braces: \mathbb E, \hat\mu
+_UNBRACED_ARGUMENT = re.compile(r"\\(mathbb|mathcal|mathrm|mathbf|mathit|boldsymbol|bm|hat|widehat|bar|overline|tilde|"
+                                r"widetilde|vec|dot)(?:\s+([A-Za-z0-9])|\s*(\\[A-Za-z]+))")
+
+
+def clean_latex(text: str, *, wide_expectations: bool = False) -> str:
     """Drop spacing and sizing commands; keep everything that carries meaning."""
+    text = _UNBRACED_ARGUMENT.sub(lambda m: "\\%s{%s}" % (m.group(1), m.group(2) or m.group(3)), text)
     text = rewrite_over(text)
     text = _hat_words(text)
     text = unwrap(text)
@@ -898,7 +920,7 @@ def clean_latex(text: str) -> str:
     text = re.sub(r"\\nabla\s*_\s*(\{[^{}]*\}|\\[A-Za-z]+|[A-Za-z])", lambda m: "\\frac{\\partial}{\\partial %s}"
                   % m.group(1).strip("{}"), text)
     text = _braced_symbol_powers(text)
-    text = bracket_bare_expectations(text)
+    text = bracket_bare_expectations(text, wide=wide_expectations)
     text = re.sub(r"\\(?:mathbf|boldsymbol|bm)\s*\{\s*([0-9])\s*\}", r"\1", text)
     # old-style font switches: {\cal N} -> \mathcal{N}, {\rm KL} -> {KL}
     text = re.sub(r"\{\s*\\cal\s+([A-Z])\s*\}", r"\\mathcal{\1}", text)
@@ -936,13 +958,44 @@ def parse_latex(text: str, env: LatexEnv, *, allow_distribution: bool = False):
     """Parse one LaTeX expression (no relation) into a term; InputError when it cannot.
 
     With ``allow_distribution`` a normal written without its point (N(mu, sigma^2),
-    as in declarations) comes back as a PointlessNormal.
+    as in declarations) comes back as a PointlessNormal.  The alternative readings in
+    ``env.switches`` (READINGS) change how far \\log and an unbracketed E reach.
     """
-    text = clean_latex(str(text))
+    text = clean_latex(str(text), wide_expectations="e-wide" in env.switches)
     if not text:
         raise InputError("empty expression")
     check_bounds(text, max_length=MAX_LATEX_LENGTH)
     check_commands(text)
+    if "log-wide" in env.switches:
+        text = widen_logs(text)
+    out = _build(text, env, allow_distribution)
+    loose = _loose_indices(out)
+    if loose:
+        # \sum_j a_j - b_j: the index is used after the product the sum takes, so the sum takes the
+        # terms after it too (read narrowly, b_j would stand outside every sum over j)
+        wider = widen_sums(text, lambda index: _base_name(index) in loose)
+        if wider != text:
+            try:
+                widened = _build(wider, env, allow_distribution)
+            except InputError:
+                widened = None
+            if widened is not None and not _loose_indices(widened):
+                env.notes.append(f"the sum over {', '.join(sorted(loose))} is read as taking the terms after it that "
+                                 f"use its index")
+                return widened
+    return out
+
+
+def _loose_indices(term) -> set:
+    """Indices of the sums and products in a term that also stand outside them."""
+    if not isinstance(term, sp.Basic):
+        return set()
+    bound = {lim[0] for s in term.atoms(sp.Sum, sp.Product) for lim in s.limits}
+    free = term.free_symbols
+    return {b.name for b in bound if b in free and isinstance(b, sp.Symbol)}
+
+
+def _build(text: str, env: LatexEnv, allow_distribution: bool):
     tree = _tree(text)
     try:
         result = LatexTermBuilder(env).transform(tree)

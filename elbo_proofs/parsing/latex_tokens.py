@@ -252,3 +252,113 @@ def drop_unmatched_closers(text: str) -> str | None:
     if not drop:
         return None
     return "".join(t.text for k, t in enumerate(toks) if k not in drop)
+
+
+# ---------------------------------------------------------------------------
+# how far an operator reaches: \log a b, \sum_j a_j - b_j, \mathbb{E}_q \log p - \log q
+# ---------------------------------------------------------------------------
+_RELATION_TOKENS = {"=", "<", ">", "&", ",", ";", "|", "\\|", "\\mid", "\\vert", "\\parallel", "\\sim", "\\quad",
+                    "\\qquad", "\\leq", "\\geq", "\\le", "\\ge", "\\approx", "\\Vert"}
+_SIGNS = {"+", "-"}
+_VARIABLE = re.compile(r"[A-Za-z]|\\(?:alpha|beta|gamma|delta|epsilon|varepsilon|zeta|eta|theta|vartheta|kappa|lambda|mu|nu|"
+                       r"xi|rho|sigma|tau|phi|varphi|chi|psi|omega|mathbf|boldsymbol|bm)")
+
+
+def _is_differential(toks, k) -> bool:
+    """``d`` followed by one variable (``dz``, ``d\\epsilon``) and then nothing that continues a product."""
+    if toks[k].text != "d" or (k > 0 and toks[k - 1].text.isalpha()):
+        return False
+    j = _skip_space(toks, k + 1)
+    if j >= len(toks) or not _VARIABLE.fullmatch(toks[j].text):
+        return False
+    if toks[j].text in ("\\mathbf", "\\boldsymbol", "\\bm"):
+        arg = _argument(toks, j + 1)
+        if arg is None:
+            return False
+        j = arg[1]
+    nxt = _skip_space(toks, j + 1)
+    return nxt >= len(toks) or toks[nxt].text in _SIGNS | _RELATION_TOKENS or toks[nxt].text in CLOSE
+
+
+def scope_end(toks: list[Tok], i: int, *, stop_at_signs: bool, integral: bool) -> int:
+    """Index of the first token after the operand that starts at ``toks[i]``: the operand runs to
+    the end of its enclosing group, a relation or separator, or (``stop_at_signs``) the next
+    ``+``/``-`` that is not its first token; inside an integral it stops before the differential."""
+    depth, k, started = 0, i, False
+    while k < len(toks):
+        t = toks[k].text
+        if t in OPEN:
+            depth += 1
+        elif t in CLOSE:
+            if depth == 0:
+                return k
+            depth -= 1
+        elif depth == 0:
+            if t in _RELATION_TOKENS:
+                return k
+            if stop_at_signs and started and t in _SIGNS:
+                return k
+            if integral and _is_differential(toks, k):
+                return k
+        if not t.isspace():
+            started = True
+        k += 1
+    return k
+
+
+def _wrap_operand(text: str, toks: list[Tok], j: int, end: int) -> str:
+    a = toks[j].start
+    b = toks[end].start if end < len(toks) else len(text)
+    body = text[a:b].rstrip()
+    return text[:a] + "{" + body + "}" + text[a + len(body):]
+
+
+def widen_logs(text: str) -> str:
+    """``\\log a b c`` read as ``\\log(a b c)``: every ``\\log``/``\\ln`` not followed by a bracket
+    takes the whole product after it, up to the next ``+``, ``-``, relation or closing bracket."""
+    toks = tokenize(text)
+    starts = [t.start for t in toks if t.text in ("\\log", "\\ln")]
+    for start in reversed(starts):
+        toks = tokenize(text)
+        i = next(k for k, t in enumerate(toks) if t.start == start)
+        j = _skip_space(toks, i + 1)
+        if j >= len(toks) or toks[j].text in ("(", "[", "{", "^", "_") or toks[j].text in CLOSE \
+                or toks[j].text in _SIGNS | _RELATION_TOKENS:
+            continue
+        end = scope_end(toks, j, stop_at_signs=True, integral="\\int" in text[:start])
+        text = _wrap_operand(text, toks, j, end)
+    return text
+
+
+def big_operator_index(toks: list[Tok], i: int) -> tuple[str | None, int]:
+    """For ``\\sum``/``\\prod`` at ``toks[i]``: the LaTeX of its index (``j`` of ``_{j=1}``) and the
+    index of the first token after its limits."""
+    k, index = i + 1, None
+    for _ in range(2):
+        k = _skip_space(toks, k)
+        if k < len(toks) and toks[k].text in ("_", "^"):
+            arg = _argument(toks, k + 1)
+            if arg is None:
+                return None, k
+            a, b = arg
+            inner = _join(toks, a + 1, b - 1) if toks[a].text == "{" else toks[a].text
+            if toks[k].text == "_":
+                index = inner.split("=")[0].strip()
+            k = b + 1
+    return index, _skip_space(toks, k)
+
+
+def widen_sums(text: str, wanted) -> str:
+    """``\\sum_j a_j - b_j`` read as ``\\sum_j (a_j - b_j)`` for the sums and products whose index
+    (its LaTeX, given to ``wanted``) the caller names: the operand runs to the end of its group."""
+    toks = tokenize(text)
+    starts = [t.start for t in toks if t.text in ("\\sum", "\\prod")]
+    for start in reversed(starts):
+        toks = tokenize(text)
+        i = next(k for k, t in enumerate(toks) if t.start == start)
+        index, j = big_operator_index(toks, i)
+        if index is None or not wanted(index) or j >= len(toks):
+            continue
+        end = scope_end(toks, j, stop_at_signs=False, integral="\\int" in text[:start])
+        text = _wrap_operand(text, toks, j, end)
+    return text

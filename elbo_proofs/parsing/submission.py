@@ -39,7 +39,7 @@ import sympy as sp
 
 from ..errors import InputError
 from ..limits import LimitExceeded, phase
-from ..terms import Bernoulli, Context, Density, Normal, is_density
+from ..terms import KL, Bernoulli, Context, Density, Expectation, Normal, is_density
 from .latex_parser import READINGS, LatexEnv, _base_name, parse_latex, unit_identity
 from .document import DISPLAY_ENVS, Segment, find_segments
 from .latex_tokens import drop_unmatched_closers
@@ -860,6 +860,12 @@ class _Reader:
                 ctx.families[lhs] = _at(rhs, lhs, env)
                 notes.append(f"{where}: {lhs} ~ {ctx.families[lhs]}")
                 return
+            if d.kind == "eq" and isinstance(lhs, Density) and isinstance(rhs, sp.Basic) and _explicit_formula(rhs, lhs):
+                # p(x|z) = \prod_j \hat{x}_j^{x_j}(1 - \hat{x}_j)^{1 - x_j}: the density is that formula
+                if lhs not in definitions:
+                    definitions[lhs] = rhs
+                    notes.append(f"{where}: {lhs} is defined as {rhs}")
+                return
             if d.kind == "sim" and isinstance(lhs, (sp.Symbol, sp.Indexed)) and _is_family(rhs):
                 sym = _plain(lhs, ctx)
                 ctx.randoms.setdefault(sym, unit_identity(rhs, sym, ctx).at(sym, ctx)
@@ -1139,6 +1145,16 @@ def _looks_declaration(lhs: str, rhs: str) -> bool:
     noise = r"\\(?:var)?epsilon|\\eta(?![A-Za-z])|\\xi(?![A-Za-z])"
     return bool(_BARE_NAME.match(lhs) and not re.search(noise, lhs) and re.search(noise, rhs)
                 and re.search(r"[+]|\\odot|\\cdot", rhs))
+
+
+def _explicit_formula(rhs, density) -> bool:
+    """A density written out as a formula in its own variables, with no density, integral or
+    expectation in it (those are relations between densities, not what the density is)."""
+    if rhs.atoms(Density) or rhs.has(sp.Integral, Expectation, KL, sp.Derivative):
+        return False
+    names = {getattr(s, "name", "") for s in rhs.free_symbols} | {
+        ix.base.label.name for ix in rhs.atoms(sp.Indexed)}
+    return any(getattr(v, "name", None) in names for v in density.vars)
 
 
 def _is_family(x) -> bool:
