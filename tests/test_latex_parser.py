@@ -407,3 +407,37 @@ def test_a_range_of_indices_is_refused_not_read_as_one_variable():
 def test_a_product_of_powers_around_a_bracket():
     a, xs = sp.Symbol("a", real=True), sp.Symbol("x", real=True)
     assert P(r"a^{x}(1 - a)^{1 - x}") == a ** xs * (1 - a) ** (1 - xs)
+
+
+def test_a_coordinate_of_a_density_declared_a_product_is_its_factor():
+    env = LatexEnv()
+    j = sp.Symbol("j", integer=True)
+    fam = P(r"\prod_{j=1}^{d} \mathcal{N}(z_j; \mu_j, \sigma_j^2)", env)
+    env.context.families[Density("q", (z,), (x,))] = fam
+    assert P(r"\log q(z_j|x)", env) == sp.log(fam.function)
+    # another density of the same letter is not touched
+    assert P(r"\log q(z_j)", env) == sp.log(Density("q", (fam.function.x,)))
+
+
+def test_an_argument_fixed_to_a_value_is_refused_with_what_was_written():
+    with pytest.raises(InputError, match=r"fixed to a value \('z=k'\)"):
+        P(r"\log p(x, z=k)")
+    # limits of a sum keep their '='
+    assert isinstance(P(r"\sum_{k=1}^{K} w_k"), sp.Sum)
+
+
+def test_an_unreadable_line_is_described_in_the_authors_own_latex():
+    latex = r"\frac{1}{2}\left[ \log \sigma^2 + \mu ! \right]"
+    with pytest.raises(InputError) as info:
+        P(latex)
+    err = info.value
+    assert latex[err.column - 1] == "!"
+    assert f"column {err.column}" in err.message and r"\mu ! \right]" in err.message
+
+
+def test_a_letter_applied_to_a_density_of_the_text_is_a_functional_of_it():
+    env = LatexEnv()
+    P("r(z)", env)
+    J = P("J(r)", env)
+    assert J == sp.Symbol("J", real=True)
+    assert P(r"\mathbb{E}_{r}[z]", env) == Expectation(z, z, Density("r", (z,)))

@@ -403,3 +403,41 @@ def test_assumption_checker_answers():
     eps = sp.Symbol("epsilon", real=True)
     assert ASSUMPTIONS.substitution_holds(z ** 2, z, mu + sigma * eps, mu ** 2 + 2 * mu * sigma * eps + sigma ** 2 * eps ** 2)
     assert not ASSUMPTIONS.substitution_holds(z ** 2, z, mu + sigma * eps, mu ** 2 + sigma ** 2 * eps ** 2)
+
+
+def test_a_letter_declared_a_distribution_names_the_density_written_with_it():
+    text = ("Let $P = \\mathcal{N}(\\mu_1, \\sigma_1^2)$ (density $P(x)$).\n\n"
+            "$$D_{KL}(P \\| Q) = \\int P(x) \\log \\frac{P(x)}{Q(x)} dx$$\n")
+    sub = read(text)
+    fam = sub.context.families[Density("P", (x,))]
+    assert isinstance(fam, Normal) and fam.x == x and str(fam.mean) == "mu_1" and str(fam.var) == "sigma_1**2"
+    # a letter with no density written with it stays what it was
+    assert not any(d.name == "T" for d in read("Let $T = \\mathcal{N}(0, 1)$.\n\n$$a = b$$\n").context.families)
+
+
+def test_a_normal_written_with_a_bar_and_a_density_given_by_a_formula():
+    sub = read("Let \\(q(z) = \\mathcal{N}(z \\mid \\mu, \\sigma^2)\\) and "
+               "$p(x|z) = \\prod_{j=1}^{D} m_j^{x_j}(1 - m_j)^{1 - x_j}$.\n\n$$a = b$$\n")
+    sigma, mu = sp.Symbol("sigma", real=True, positive=True), sp.Symbol("mu", **R)
+    assert sub.context.families[Density("q", (z,))] == Normal(z, mu, sigma ** 2)
+    (formula,) = [v for k, v in sub.definitions.items() if k == Density("p", (x,), (z,))]
+    assert isinstance(formula, sp.Product)
+
+
+def test_a_mixture_in_prose_and_a_named_family_of_quantities_are_definitions():
+    text = ("A mixture $p(x) = \\sum_{k=1}^{K}\\pi_k\\mathcal{N}(x|m_k, s_k^2)$. The responsibilities are\n\n"
+            "$$r_k = p(z = k|x) = \\frac{\\pi_k\\mathcal{N}(x|m_k, s_k^2)}{\\sum_{j=1}^{K}\\pi_j\\mathcal{N}(x|m_j, s_j^2)}$$\n\n"
+            "$$\\sum_{j=1}^{K} r_j = 1$$\n")
+    sub = read(text)
+    defs = {str(k): v for k, v in sub.definitions.items()}
+    assert isinstance(defs["p(x)"], sp.Sum)
+    # r_k is defined by the first right side that can be read, for every index of the text
+    assert "r[k]" in defs and "r[j]" in defs
+    assert {s.name for s in defs["r[k]"].free_symbols} >= {"k"}
+    assert "j" in {s.name for s in defs["r[j]"].free_symbols} and "k" not in {s.name for s in defs["r[j]"].free_symbols}
+    # the unreadable middle line says what was not read
+    (unread,) = [m for c in sub.chains for m in c.lines if m.expr is None]
+    assert "fixed to a value ('z = k')" in unread.error
+    # p(x) = \sum_z p(x, z) is a claim (a sum of densities, not of named families)
+    claim = read("Since $p(x) = \\sum_{z} p(x, z)$, we have\n\n$$a = b$$\n")
+    assert len(claim.chains) == 2

@@ -360,8 +360,12 @@ class LatexTermBuilder(Transformer_NonRecursive):
             given = [self.value(a) for a in groups[1]] if len(groups) > 1 else []
             d = r.density(dname, vars_, given)
             self.env.saw(d)
-            return d
-        is_function = dname is not None or self._function_like(head)  # mu_phi(x): a network output
+            factor = self._declared_factor(d)
+            return d if factor is None else factor
+        # mu_phi(x): a network output; J(r) with r a density of the text: a functional of it
+        is_function = dname is not None or self._function_like(head) or (
+            len(head.base) == 1 and not seps and len(groups[0]) == 1 and self._is_bare_density(groups[0][0])
+            and self.r.density_name(groups[0][0].name) in self.env.seen)
         if is_function:
             if any(self._is_bare_density(a) for g in groups for a in g):
                 # F(q): a named functional of a density, kept opaque
@@ -376,6 +380,21 @@ class LatexTermBuilder(Transformer_NonRecursive):
             return sp.Function(name, real=True)(self.value(groups[0][0]))
         # epsilon(-eps/sigma + mu), x(1 - x): implicit multiplication
         return self.value(head) * self.value(groups[0][0])
+
+    def _declared_factor(self, d: Density):
+        """q(z_j|x) where q(z|x) is declared a product over the coordinates of z: the density of
+        the coordinate z_j, which is its factor at j."""
+        if len(d.vars) != 1 or not isinstance(d.vars[0], sp.Indexed) or len(d.vars[0].indices) != 1:
+            return None
+        comp = d.vars[0]
+        for dens, fam in self.ctx.families.items():
+            if not (isinstance(dens, Density) and dens.name == d.name and tuple(dens.given) == tuple(d.given)
+                    and len(dens.vars) == 1 and dens.vars[0] == comp.base.label):
+                continue
+            if isinstance(fam, sp.Product) and len(fam.limits) == 1 and is_density(fam.function):
+                self.env.notes.append(f"{d} is the factor at {comp.indices[0]} of {dens} ~ {fam}")
+                return fam.function.xreplace({fam.limits[0][0]: comp.indices[0]})
+        return None
 
     def call_pow(self, head: SymRef, exponent, args):
         """\\sigma^2_\\phi(x) is (sigma_phi(x))^2; x^2(1 - x) is x^2 (1 - x)."""
@@ -419,6 +438,8 @@ class LatexTermBuilder(Transformer_NonRecursive):
 
     def normal(self, tok, args):
         seps, groups = args
+        if seps == ["|"]:
+            seps = [";"]  # \mathcal{N}(z \mid \mu, \sigma^2): the point before a bar, as before a semicolon
         if ";" in seps:
             if seps != [";"] or len(groups[0]) != 1 or len(groups[1]) != 2:
                 raise InputError("write the normal density as \\mathcal{N}(z; \\mu, \\sigma^2)")
@@ -961,14 +982,21 @@ def parse_latex(text: str, env: LatexEnv, *, allow_distribution: bool = False):
     as in declarations) comes back as a PointlessNormal.  The alternative readings in
     ``env.switches`` (READINGS) change how far \\log and an unbracketed E reach.
     """
-    text = clean_latex(str(text), wide_expectations="e-wide" in env.switches)
+    original = str(text)
+    text = clean_latex(original, wide_expectations="e-wide" in env.switches)
     if not text:
         raise InputError("empty expression")
     check_bounds(text, max_length=MAX_LATEX_LENGTH)
     check_commands(text)
+    _fixed_arguments(text)
     if "log-wide" in env.switches:
         text = widen_logs(text)
-    out = _build(text, env, allow_distribution)
+    try:
+        out = _build(text, env, allow_distribution)
+    except InputError as exc:
+        if exc.column is None or "log-wide" in env.switches:
+            raise
+        raise _in_original(exc, original, text) from None
     loose = _loose_indices(out)
     if loose:
         # \sum_j a_j - b_j: the index is used after the product the sum takes, so the sum takes the
@@ -984,6 +1012,45 @@ def parse_latex(text: str, env: LatexEnv, *, allow_distribution: bool = False):
                                  f"use its index")
                 return widened
     return out
+
+
+def _fixed_arguments(text: str) -> None:
+    """p(x, z=k): an argument fixed to a value inside parentheses is outside the notation."""
+    toks = tokenize(text)
+    stack: list[str] = []
+    for k, t in enumerate(toks):
+        if t.text in ("(", "{", "["):
+            stack.append(t.text)
+        elif t.text in (")", "}", "]"):
+            if stack:
+                stack.pop()
+        elif t.text == "=" and stack and stack[-1] == "(":
+            a = max((i for i in range(k) if toks[i].text in "(,;|"), default=0)
+            b = next((i for i in range(k + 1, len(toks)) if not toks[i].text.isspace()), k)
+            fixed = "".join(x.text for x in toks[a + 1:b + 1]).strip()
+            raise InputError(f"an argument fixed to a value ('{fixed}') is not read: a density at a point of a "
+                             f"discrete variable is outside the notation")
+
+
+def _in_original(exc: InputError, original: str, cleaned: str) -> InputError:
+    """The error of the cleaned text, with its column and context in the author's own LaTeX: the
+    shortest prefix of the original whose cleaned form reaches the failing character."""
+    pos = exc.column - 1
+    lo, hi = 0, len(original)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        try:
+            reach = len(clean_latex(original[:mid]))
+        except Exception:
+            reach = 0
+        if reach > pos:
+            hi = mid
+        else:
+            lo = mid + 1
+    at = max(0, min(lo - 1, len(original) - 1))
+    where = f" at column {at + 1} near '{_one_line(original[max(0, at - 15):at + 15])}'"
+    message = re.sub(r" at column \d+ near '.*?'(?= \(|$)", lambda m: where, exc.message)
+    return InputError(message, column=at + 1)
 
 
 def _loose_indices(term) -> set:

@@ -551,8 +551,10 @@ class _Reader:
                     if seg.kind == "display" and pieces[0][1]:
                         current = _Frag([[where[0], pieces[0][1], None]])
                         frags.append(current)
-                    elif _DENSITY_HEAD.match(pieces[0][1]) and len(self.mentions) < 200:
-                        self.mentions.append(pieces[0][1])  # $p(z)$: a density the text talks about
+                    elif _MENTION_HEAD.match(pieces[0][1]) and len(self.mentions) < 200:
+                        # $p(z)$, $r(z)$, $\pi(z)$: a density the text talks about (the reader decides
+                        # whether the letter names one; the mention only tells what its variables are)
+                        self.mentions.append(pieces[0][1])
                     continue
                 head = pieces[0][1]
                 declares = len(pieces) == 2 and rels[0] == "=" and _looks_declaration(head, pieces[1][1])
@@ -714,12 +716,24 @@ class _Reader:
                     if _has_sample_sum(a.expr, sample_idx) != _has_sample_sum(b.expr, sample_idx):
                         b.relation = "~="
                         notes.append(f"line {b.line}: a sample average written with '=' is read as an estimate (~=)")
-            # heads that name a new quantity define it: \mathcal{L} = E[...]
-            if head.expr is not None and len(ch.lines) > 1 and ch.lines[1].relation == "=" \
-                    and ch.lines[1].expr is not None and _is_name(head.expr, env):
-                if head.expr not in definitions and head.expr not in ch.lines[1].expr.free_symbols:
-                    definitions[head.expr] = ch.lines[1].expr
-                    notes.append(f"line {head.line}: {head.expr} is defined as {ch.lines[1].expr}")
+            # heads that name a new quantity define it: \mathcal{L} = E[...]; where the right sides
+            # after the head cannot be read, by the first one that can (r_k = p(z=k|x) = \frac{..}{..})
+            first = next((m for m in ch.lines[1:] if m.relation != "=" or m.expr is not None), None)
+            if head.expr is not None and first is not None and first.relation == "=" and _is_name(head.expr, env):
+                if head.expr not in definitions and head.expr not in first.expr.free_symbols:
+                    definitions[head.expr] = first.expr
+                    notes.append(f"line {head.line}: {head.expr} is defined as {first.expr}")
+            elif head.expr is not None and first is not None and first.relation == "=" \
+                    and _is_indexed_name(head.expr, env):
+                # r_k = ...: one definition per index the text uses (r_j in a sum over j is the same r)
+                k = head.expr.indices[0]
+                if not first.expr.has(head.expr.base) and head.expr not in definitions:
+                    for name, (ix, _, _) in sorted(ctx.indices.items()):
+                        if any(lim[0] == ix and k in op.function.free_symbols
+                               for op in first.expr.atoms(sp.Sum, sp.Product) for lim in op.limits):
+                            continue  # r_j would capture the j of a sum inside the definition
+                        definitions.setdefault(head.expr.base[ix], first.expr.xreplace({k: ix}))
+                    notes.append(f"line {head.line}: {head.expr} is defined as {first.expr}")
         return chains, definitions
 
     @staticmethod
@@ -866,6 +880,15 @@ class _Reader:
                     definitions[lhs] = rhs
                     notes.append(f"{where}: {lhs} is defined as {rhs}")
                 return
+            if isinstance(lhs, sp.Symbol) and isinstance(rhs, PointlessNormal):
+                # P = N(mu_1, sigma_1^2), with P(x) written elsewhere: the letter names that density
+                dens = [x for x in env.seen.get(lhs.name, []) if isinstance(x, Density) and not x.given
+                        and len(x.vars) == 1]
+                if len(dens) == 1:
+                    if dens[0] not in ctx.families:
+                        ctx.families[dens[0]] = _at(rhs, dens[0], env)
+                        notes.append(f"{where}: {dens[0]} ~ {ctx.families[dens[0]]}")
+                    return
             if d.kind == "sim" and isinstance(lhs, (sp.Symbol, sp.Indexed)) and _is_family(rhs):
                 sym = _plain(lhs, ctx)
                 ctx.randoms.setdefault(sym, unit_identity(rhs, sym, ctx).at(sym, ctx)
@@ -1134,7 +1157,9 @@ _BARE_NAME = re.compile(
     r"^\s*(?:\\mathcal\s*\{\s*[A-Z]\s*\}(?:\s*\([^()]*\))?|"
     r"(?:\\[A-Za-z]+\s*\{\s*\\[A-Za-z]+\s*\{\s*\\?[A-Za-z]+\s*\}\s*\}|\\[A-Za-z]+\s*\{\s*\\?[A-Za-z]+\s*\}|\\[A-Za-z]+|[A-Za-z])"
     r"(?:\s*_\s*(?:\{[^{}]*\}|\\?[A-Za-z0-9]+)|\s*\^\s*\{\s*\([^{}]*\)\s*\})*)\s*$")
+_MENTION_HEAD = re.compile(r"^\s*(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\\?[A-Za-z]+\}?)?\s*\(")
 _DENSITY_HEAD = re.compile(r"^\s*[pqPQ](?:_\{?\\?[A-Za-z]+\}?)?\s*\(")
+_FAMILY_IN = re.compile(r"\\mathcal\s*\{?\s*N|(?<![A-Za-z\\])N\s*\(|\\text\{Bernoulli\}|\\mathrm\{Bern")
 _FAMILY_RHS = re.compile(r"^\s*(?:\\prod|\\mathcal\s*\{?\s*N|N\s*\(|\\text\{Bernoulli\}|\\mathrm\{Bern)")
 
 
@@ -1142,6 +1167,8 @@ def _looks_declaration(lhs: str, rhs: str) -> bool:
     """p(z) = N(z; 0, I) and z = mu + sigma eps are declarations, not claims."""
     if _DENSITY_HEAD.match(lhs) and _FAMILY_RHS.match(rhs):
         return True
+    if _DENSITY_HEAD.match(lhs) and re.match(r"\s*\\sum", rhs) and _FAMILY_IN.search(rhs):
+        return True  # p(x) = \sum_k \pi_k \mathcal{N}(x | m_k, s_k^2): a mixture of named families
     noise = r"\\(?:var)?epsilon|\\eta(?![A-Za-z])|\\xi(?![A-Za-z])"
     return bool(_BARE_NAME.match(lhs) and not re.search(noise, lhs) and re.search(noise, rhs)
                 and re.search(r"[+]|\\odot|\\cdot", rhs))
@@ -1227,6 +1254,17 @@ def _is_name(expr, env: LatexEnv) -> bool:
     if expr.name in _density_var_names(env) or expr.name in env.parameters:
         return False
     return True
+
+
+def _is_indexed_name(expr, env: LatexEnv) -> bool:
+    """A head r_k (one index) that names a family of quantities, not a coordinate of a model
+    variable, a parameter, a random variable or a reparameterized variable."""
+    if not isinstance(expr, sp.Indexed) or len(expr.indices) != 1 \
+            or getattr(expr.indices[0], "name", None) not in env.context.indices:
+        return False
+    name, ctx = expr.base.label.name, env.context
+    return (name not in _density_var_names(env) and name not in env.parameters
+            and not any(getattr(s, "name", None) == name for s in list(ctx.randoms) + list(ctx.lets)))
 
 
 def _parameter_names(env: LatexEnv, chains: list) -> set:
