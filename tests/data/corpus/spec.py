@@ -829,3 +829,51 @@ SPECS["iwae_estimator_missing_mean.md"] = Spec(uni, [
     (9, None, lambda m: m.estimate(lambda s: log(np.sum(exp(m.log_joint(s) - m.log_q(s)), axis=1)), m.K, 100000)),
     (9, "=", lambda m: m.estimate(lambda s: log(np.sum(exp(m.log_joint(s) - m.log_q(s)), axis=1)), m.K, 100000)),
 ])
+
+# ---------------------------------------------------------------- letters, factors, scopes, mixtures
+# P = N(mu, sigma^2) and Q = N(mu2, sigma2^2) of the model; E_P without brackets reaches to the end
+KL_PQ = lambda m: m.E_q(lambda z: m.log_q(z) - m.log_q2(z))  # noqa: E731
+
+
+def _kl_letters(ratio):
+    return Spec(uni, [
+        (3, None, KL_PQ),
+        (3, "=", KL_PQ),
+        (5, "=", lambda m: m.E_q(lambda z: log(ratio(m)) - (c(z) - m.mu[0]) ** 2 / (2 * m.sigma[0] ** 2)
+                                 + (c(z) - m.mu2[0]) ** 2 / (2 * m.sigma2[0] ** 2))),
+        (7, "=", lambda m: log(ratio(m)) + (m.sigma ** 2 + (m.mu - m.mu2) ** 2) / (2 * m.sigma2 ** 2) - 0.5),
+    ])
+
+
+SPECS["kl_letters_declared.md"] = _kl_letters(lambda m: m.sigma2 / m.sigma)
+SPECS["kl_letters_declared_ratio.md"] = _kl_letters(lambda m: m.sigma / m.sigma2)
+
+SPECS["kl_factor_coordinates.md"] = Spec(diag2, [
+    (5, None, KL_UNI),
+    (5, "=", lambda m: m.E_q(lambda z: m.log_q(z) - m.log_prior(z))),
+    (6, "=", lambda m: np.sum(0.5 * (m.mu ** 2 + m.sigma ** 2 - 1) - log(m.sigma))),
+    (7, "=", lambda m: 0.5 * np.sum(m.mu ** 2 + m.sigma ** 2 - 1 - log(m.sigma ** 2))),
+])
+
+
+def _elbo_of_product(rel):
+    return Spec(uni, [
+        (3, None, LOGPX),
+        (3, "=", lambda m: m.E_q(lambda z: m.log_joint(z) - m.log_q(z) + m.log_q(z) - m.log_post(z))),
+        (5, "=", lambda m: m.elbo() + m.kl_q_post()),
+        (7, rel, lambda m: m.elbo()),
+    ])
+
+
+SPECS["elbo_log_of_product.md"] = _elbo_of_product(">=")
+SPECS["elbo_log_of_product_reversed.md"] = _elbo_of_product("<=")
+
+SPECS["em_responsibilities_defined.md"] = Spec(mix, [
+    (3, None, lambda g: g.post()[1]),
+    (3, "=", lambda g: g.post()[1]),
+    (3, "=", lambda g: g.joint()[1] / g.evidence()),
+], [
+    (7, None, lambda g: np.sum(g.post() * log(g.joint() / g.post()))),
+    (7, "=", lambda g: np.sum(g.post()) * log(g.evidence())),
+    (7, "=", lambda g: log(g.evidence())),
+])
