@@ -95,3 +95,89 @@ def test_unmatched_closing_bracket_is_dropped_with_a_note():
     (chain,) = sub.chains
     assert all(m.expr is not None for m in chain.lines)
     assert any("closes nothing" in n for n in sub.notes)
+
+
+# -- every piece of math that is not a claim has a role, with its line and the student's LaTeX ----------
+def roles(text):
+    return [(s.line, s.role, s.latex, s.word) for s in read(text).statements]
+
+
+def test_assumptions_in_prose_are_not_claims():
+    text = ("Assume $\\beta \\geq 1$ and $\\sigma > 0$.\n"
+            "For $0 < \\gamma \\le 1$ the bound holds, where $q_k > 0$.\n")
+    sub = read(text)
+    assert sub.chains == []
+    assert roles(text) == [(1, "assumed", "\\beta \\geq 1", "assume"), (1, "assumed", "\\sigma > 0", "and"),
+                           (2, "assumed", "0 < \\gamma \\le 1", "for"), (2, "assumed", "q_k > 0", "where")]
+    got = [(a.line, str(a.lhs), a.relation, str(a.rhs)) for a in sub.assumptions]
+    assert got == [(1, "beta", ">=", "1"), (1, "sigma", ">", "0"), (2, "0", "<", "gamma"), (2, "gamma", "<=", "1"),
+                   (2, "q_k", ">", "0")]
+
+
+def test_an_inequality_after_plain_words_stays_a_claim():
+    sub = read("So $\\mathcal{L} \\leq \\log p(x)$ and hence $a \\leq b$.\n")
+    assert len(sub.chains) == 2 and sub.assumptions == [] and sub.statements == []
+
+
+def test_a_bound_after_where_in_a_display_is_an_assumption():
+    text = "$$\n\\log p(x) \\geq \\mathcal{L} \\quad \\text{where} \\quad \\beta \\geq 1\n$$\n"
+    sub = read(text)
+    assert [[m.latex for m in c.lines] for c in sub.chains] == [["\\log p(x)", "\\mathcal{L}"]]
+    assert roles(text) == [(2, "assumed", "\\beta \\geq 1", "where")]
+
+
+def test_an_interval_after_an_assuming_word_is_two_assumptions():
+    sub = read("Let $\\lambda \\in [1, 2)$.\n")
+    assert [(str(a.lhs), a.relation, str(a.rhs)) for a in sub.assumptions] == [("lambda", ">=", "1"),
+                                                                              ("lambda", "<", "2")]
+    sub = read("Here $x \\in \\mathbb{R}^d$ and for $j \\in \\{1, \\dots, d\\}$.\n")
+    assert [(s.role, s.latex) for s in sub.statements] == [("declared", "x \\in \\mathbb{R}^d"),
+                                                           ("condition", "j \\in \\{1, \\dots, d\\}")]
+    assert sub.assumptions == []
+
+
+def test_definition_signs_define_the_name_and_the_chain_goes_on_from_the_definiens():
+    text = ("$$\n"
+            "\\mathcal{F} \\triangleq \\mathbb{E}_{q(z)}[\\log p(x|z)] \\\\\n"
+            "&= \\mathbb{E}_{q(z)}[\\log p(x|z)] + 0\n"
+            "$$\n"
+            "and $\\mathcal{G} := \\log p(x)$.\n")
+    sub = read(text)
+    assert [[(m.line, m.latex) for m in c.lines] for c in sub.chains] == [
+        [(2, "\\mathbb{E}_{q(z)}[\\log p(x|z)]"), (3, "\\mathbb{E}_{q(z)}[\\log p(x|z)] + 0")]]
+    assert [(s.line, s.role, s.word) for s in sub.statements] == [(2, "defined", "\\triangleq"), (5, "defined", ":=")]
+    assert {str(k) for k in sub.definitions} == {"F", "G"}
+
+
+def test_a_name_defined_at_the_end_of_a_chain():
+    sub = read("$$\n\\log p(x) \\geq \\mathbb{E}_{q(z)}[\\log p(x, z) - \\log q(z)] \\equiv \\mathcal{L}_q\n$$\n")
+    assert [[m.latex for m in c.lines] for c in sub.chains] == [
+        ["\\log p(x)", "\\mathbb{E}_{q(z)}[\\log p(x, z) - \\log q(z)]"]]
+    assert [(s.role, s.word) for s in sub.statements] == [("defined", "\\equiv")]
+
+
+def test_declarations_intent_and_conditions_are_listed():
+    text = ("where $\\epsilon \\sim \\mathcal{N}(0, 1)$ and $p(z) = \\mathcal{N}(z; 0, 1)$,\n"
+            "- $q_\\phi(z | x) \\approx p(z | x)$ - approximate posterior\n"
+            "for $j = 1, \\dots, d$.\n")
+    assert [(s.line, s.role) for s in read(text).statements] == [
+        (1, "declared"), (1, "declared"), (2, "intent"), (3, "condition")]
+
+
+def test_the_report_lists_how_the_text_was_read():
+    from elbo_proofs.reports.grading_gradescope import gradescope_results
+    from elbo_proofs.reports.grading_json import to_json
+    from elbo_proofs.reports.grading_text import render_to_string
+    import json
+
+    text = ("Assume $\\beta \\geq 1$.\n\n"
+            "$$\n\\mathcal{L} := \\log p(x) \\\\\n&\\leq \\log p(x) + 1\n$$\n")
+    d = grade(text).to_dict()
+    assert d["read_as"] == [{"line": 1, "role": "assumed", "latex": "\\beta \\geq 1", "word": "assume", "file": ""},
+                            {"line": 4, "role": "defined", "latex": "\\mathcal{L} := \\log p(x)", "word": ":=",
+                             "file": ""}]
+    assert json.loads(to_json([d]))[0]["read_as"] == d["read_as"]
+    out = render_to_string([d], width=200)
+    assert "line 1: assumed  \\beta \\geq 1" in out and "line 4: defined  \\mathcal{L} := \\log p(x)" in out
+    gs = json.dumps(gradescope_results([d]))
+    assert "line 1, assumed: $\\\\beta \\\\geq 1$" in gs

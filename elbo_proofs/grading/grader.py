@@ -201,7 +201,9 @@ class Grader:
         steps = run.grade_all()
         raw_notes = list(getattr(submission, "notes", None) or [])
         result = SubmissionResult(path=str(getattr(submission, "path", "")), status=GRADED, steps=steps,
-                                  notes=[_note(n) for n in raw_notes], notes_md=[_note_md(n) for n in raw_notes])
+                                  notes=[_note(n) for n in raw_notes], notes_md=[_note_md(n) for n in raw_notes],
+                                  read_as=[{"line": st.line, "role": st.role, "latex": st.latex, "word": st.word,
+                                            "file": ""} for st in getattr(submission, "statements", None) or []])
         errors = [s.line for s in steps if s.verdict == INVALID and s.line is not None]
         result.first_error_line = min(errors) if errors else None
         if self.assignment is not None and self.assignment.goal is not None:

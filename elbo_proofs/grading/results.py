@@ -74,6 +74,9 @@ class SubmissionResult:
     goal: GoalResult | None = None
     notes: list[str] = field(default_factory=list)
     notes_md: list[str] = field(default_factory=list)
+    # the math that was not graded as a claim, as it was read: {line, role, latex, word, file}, role one of
+    # "declared", "defined", "assumed", "intent", "condition"; latex is the student's own
+    read_as: list[dict] = field(default_factory=list)
     # lines nobody checked (unread, undecided, cut by a time limit): {line, latex, reason, file}
     needs_review: list[dict] = field(default_factory=list)
     provisional: bool = False     # the score stands only once a person has read the needs_review lines

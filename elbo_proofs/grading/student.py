@@ -53,6 +53,7 @@ def merge_student(results: list[SubmissionResult], assignment=None, folder: str 
         prefix = f"{name}: " if several else ""
         merged.notes += [prefix + n for n in r.notes]
         merged.notes_md += [prefix + n for n in (r.notes_md or r.notes)]
+        merged.read_as += [{**item, "file": name if several else ""} for item in r.read_as]
         if r.status != GRADED:
             merged.needs_review.append({"line": None, "latex": "", "file": name,
                                         "reason": f"{name} was not graded: {r.reason}",

@@ -50,7 +50,8 @@ READ_SECONDS = 5.0   # reading one expression, in a supervised worker (limits.ph
 MAX_EXPRESSIONS = 3000
 TIME_BUDGET = 60.0  # seconds for reading one submission
 
-__all__ = ["MathLine", "Chain", "Submission", "read_submission", "read_submission_text"]
+__all__ = ["MathLine", "Chain", "Statement", "Assumption", "Submission", "read_submission", "read_submission_text",
+           "ROLES"]
 
 
 @dataclass
@@ -71,6 +72,33 @@ class Chain:
     kind: str  # "chain" | "claim"
 
 
+ROLES = ("declared", "defined", "assumed", "intent", "condition")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A piece of math that is not a claim, as the reader took it: ``role`` is one of ROLES
+    (a declaration, a definition, an assumption, a statement of intent, a condition or
+    range); ``latex`` is the student's own text; ``word`` what decided it ("where", ":=")."""
+
+    line: int
+    role: str
+    latex: str
+    word: str = ""
+
+
+@dataclass
+class Assumption:
+    """An assumption the text makes on its parameters: ``lhs relation rhs`` with relation one
+    of ``>=``, ``>``, ``<=``, ``<``."""
+
+    line: int
+    latex: str
+    lhs: sp.Expr
+    relation: str
+    rhs: sp.Expr
+
+
 @dataclass
 class Submission:
     path: str
@@ -81,6 +109,9 @@ class Submission:
     notes: list[str] = field(default_factory=list)
     # a line's term -> other plausible readings of the same LaTeX, [(term, what the reading takes)]
     readings: dict = field(default_factory=dict)
+    # the math that is not a claim, in the order of the file: how the text was read
+    statements: list[Statement] = field(default_factory=list)
+    assumptions: list[Assumption] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------
@@ -435,6 +466,7 @@ class _Decl:
     inline: bool
     keyword: str = ""
     extra: tuple = ()
+    latex: str = ""   # the statement as written
 
 
 _LET_WORDS = re.compile(r"\b(?:let|define|denote|set|where|such that|assume|suppose|with)\b[^.$]{0,12}$",
@@ -454,6 +486,13 @@ class _Reader:
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.deadline = time.monotonic() + TIME_BUDGET
         self.mentions: list[str] = []
+        self.statements: list[Statement] = []     # roles decided while cutting rows
+        self.declared: list[Statement] = []       # roles decided by reading declarations
+        self.assumed: list[Assumption] = []
+        self._record = False                      # the real pass records what declarations became
+
+    def _role(self, line: int, role: str, latex: str, word: str = ""):
+        self.statements.append(Statement(line, role, _one_line(latex, 300), word))
 
     def line_of(self, offset: int) -> int:
         import bisect
@@ -483,14 +522,16 @@ class _Reader:
                 if ml.expr is not None and ml.readings:
                     lst = readings.setdefault(ml.expr, [])
                     lst.extend(r for r in ml.readings if r not in lst)
-        return Submission(self.path, self.text, chains, env.context, definitions, notes, readings)
+        statements = sorted(_dedupe(self.statements + self.declared), key=lambda st: st.line)
+        return Submission(self.path, self.text, chains, env.context, definitions, notes, readings,
+                          statements, list(self.assumed))
 
     def _fragments(self, segments):
         frags: list[_Frag] = []
         decls: list[_Decl] = []
         current: _Frag | None = None
         count = 0
-        last_decl = -2
+        last_decl = last_assumed = -2
         for si, seg in enumerate(segments):
             if seg.kind == "display":
                 rows = split_rows(seg, self.line_of)
@@ -500,12 +541,20 @@ class _Reader:
             if seg.kind == "inline":
                 d = self._samples_decl(seg, segments, si)
                 if d is not None:
+                    d.latex = seg.content.strip()
                     decls.append(d)
                     continue
                 d = self._stdnormal_decl(seg)
                 if d is not None:
+                    d.latex = seg.content.strip()
                     decls.append(d)
                     continue
+            # inline math after 'assume', 'for', 'where', ... (or after 'and' following such math)
+            seg_assuming = seg.kind == "inline" and bool(
+                _ASSUME_BEFORE.search(seg.before) or
+                last_assumed == si - 1 and re.fullmatch(r"\s*(?:and|,)\s*", seg.before))
+            if seg_assuming:
+                last_assumed = si
             statements = []
             for line, raw, at in rows:
                 for c_off, piece, word in split_connectives(raw):
@@ -522,7 +571,13 @@ class _Reader:
                 if not row or _EQ_NUMBER.match(re.sub(r"\\(?:tag|label)\s*\{[^{}]*\}", "", row).strip()):
                     continue
                 located = split_relations_at(row)
+                assuming = word in _ASSUMING_CONNECTIVES or (not word and seg_assuming)
                 if isinstance(located, str):
+                    member = _membership(row) if (assuming or word in _CONDITION_CONNECTIVES or
+                                                  seg.kind == "inline") else None
+                    if member is not None:
+                        self._member(line, row, member, assuming, word, decls)
+                        continue
                     self.notes.append(f"line {line}: {located}; the row is skipped")
                     continue
                 pieces = [(r, t) for r, t, _ in located]
@@ -531,19 +586,53 @@ class _Reader:
                 if not _meaningful(pieces):
                     continue
                 rels = [r for r, _ in pieces[1:]]
+                if assuming and _is_bound(pieces, rels):
+                    # assume beta >= 1, for 0 < beta <= 1, where q_k > 0
+                    for k in range(1, len(pieces)):
+                        decls.append(_Decl("assume", line, pieces[k - 1][1], pieces[k][1], seg.kind == "inline",
+                                           keyword=word or _role_word(seg.before) or _before_word(seg.before),
+                                           extra=(_raw_relation(row, located, k),), latex=row))
+                    continue
                 if word in _CONDITION_CONNECTIVES and "sim" not in rels:
                     self.notes.append(f"line {line}: '{_one_line(row, 60)}' follows '{word}': a condition, not a claim")
+                    self._role(line, "condition", row, word)
                     continue
                 if word in _DECLARING_CONNECTIVES and "sim" not in rels:
                     if len(pieces) == 2 and pieces[0][1] and rels[0] == "=":
-                        decls.append(_Decl("eq", line, pieces[0][1], pieces[1][1], True, keyword=word))
+                        decls.append(_Decl("eq", line, pieces[0][1], pieces[1][1], True, keyword=word, latex=row))
                     else:
                         self.notes.append(f"line {line}: '{_one_line(row, 60)}' follows '{word}': "
                                           f"read as a declaration, not a claim")
+                        self._role(line, "declared", row, word)
                     continue
+                # a name defined by ':=', '\triangleq', '\equiv': L := E[...] (= ... continues from E[...])
+                if len(pieces) >= 2 and pieces[0][1] and _BARE_NAME.match(pieces[0][1]) and \
+                        _is_definition_sign(_raw_relation(row, located, 1)) and "sim" not in rels:
+                    decls.append(_Decl("eq", line, pieces[0][1], pieces[1][1], seg.kind == "inline",
+                                       keyword=_raw_relation(row, located, 1), latex=row[:located[2][2]].rstrip()
+                                       if len(located) > 2 else row))
+                    if len(pieces) == 2:
+                        if seg.kind == "display":   # rows '&= ...' after it continue from the definiens
+                            current = _Frag([[where[1], pieces[1][1], None]])
+                            frags.append(current)
+                        continue
+                    located, where = located[1:], where[1:]
+                    located[0] = (None,) + tuple(located[0][1:])
+                    pieces = [(r, t) for r, t, _ in located]
+                    rels = [r for r, _ in pieces[1:]]
+                # ... = E[...] =: L, ... \equiv L: the last name is defined by what precedes it
+                if len(pieces) >= 3 and pieces[-1][1] and _BARE_NAME.match(pieces[-1][1]) and \
+                        _is_definition_sign(_raw_relation(row, located, len(pieces) - 1)) and "sim" not in rels:
+                    decls.append(_Decl("eq", where[-1], pieces[-1][1], pieces[-2][1], seg.kind == "inline",
+                                       keyword=_raw_relation(row, located, len(pieces) - 1),
+                                       latex=row[located[-2][2]:]))
+                    located, where = located[:-1], where[:-1]
+                    pieces = [(r, t) for r, t, _ in located]
+                    rels = [r for r, _ in pieces[1:]]
                 if "sim" in rels:
                     if len(pieces) == 2 and pieces[0][1]:
-                        decls.append(_Decl("sim", line, pieces[0][1], pieces[1][1], seg.kind == "inline"))
+                        decls.append(_Decl("sim", line, pieces[0][1], pieces[1][1], seg.kind == "inline", latex=row,
+                                           keyword=word or (_role_word(seg.before) if seg.kind == "inline" else "")))
                     else:
                         self.notes.append(f"line {line}: '~' inside a chain is not read")
                     continue
@@ -560,6 +649,7 @@ class _Reader:
                 declares = len(pieces) == 2 and rels[0] == "=" and _looks_declaration(head, pieces[1][1])
                 if seg.kind == "inline" and not declares and _not_a_claim(seg.before, pieces):
                     self.notes.append(f"line {line}: '{_one_line(row, 60)}' is a range or a condition, not a claim")
+                    self._role(line, "condition", row, _role_word(seg.before))
                     continue
                 if len(pieces) == 2 and head and rels[0] == "=":
                     kw = None
@@ -570,7 +660,7 @@ class _Reader:
                     if _looks_declaration(head, pieces[1][1]) or (kw and _BARE_NAME.match(head)) or re.search(
                             r"\\mathbb\s*\{\s*P\s*\}|\\Pr\b", pieces[1][1]):
                         decls.append(_Decl("eq", line, head, pieces[1][1], seg.kind == "inline",
-                                           keyword=kw.group(0).strip() if kw else ""))
+                                           keyword=kw.group(0).strip() if kw else "", latex=row))
                         last_decl = si
                         continue
                 if not head:
@@ -683,10 +773,15 @@ class _Reader:
         ctx = env.context
         definitions: dict = {}
         notes = self.notes if not discovery else []
-        order = {"sim": 0, "eq": 0, "stdnormal": 1, "samples": 2}
+        order = {"sim": 0, "eq": 0, "stdnormal": 1, "samples": 2, "assume": 3}
+        self._record = not discovery
         # densities' families first, so that definitions can tell model parameters apart
         for d in sorted(decls, key=lambda d: (order.get(d.kind, 0), not _DENSITY_HEAD.match(d.lhs))):
+            known = len(definitions)
             self._declare(env, d, definitions, notes)
+            if not discovery and d.kind != "assume":
+                self.declared.append(Statement(d.line, "defined" if len(definitions) > known else "declared",
+                                               _one_line(d.latex or f"{d.lhs} = {d.rhs}", 300), d.keyword))
         # a family declared at a scalar point before the point turned out to be a vector
         for dens, fam in list(ctx.families.items()):
             if isinstance(fam, Normal) and isinstance(fam.x, sp.Symbol) and ctx.is_vector(fam.x.name):
@@ -736,8 +831,7 @@ class _Reader:
                     notes.append(f"line {head.line}: {head.expr} is defined as {first.expr}")
         return chains, definitions
 
-    @staticmethod
-    def _intent(ch: Chain, notes: list) -> bool:
+    def _intent(self, ch: Chain, notes: list) -> bool:
         """'q_phi(z|x) \\approx p(z|x)': an approximation between two densities over the same
         variables says what a model aims at, not a claim that holds for every model.  Over
         different variables it relates incomparable things and stays a claim."""
@@ -748,6 +842,7 @@ class _Reader:
             return False
         notes.append(f"line {ch.lines[1].line}: {a} ~= {b} is read as what the approximation aims at "
                      f"(a statement of intent), not a claim")
+        self._role(ch.lines[0].line, "intent", f"{ch.lines[0].latex} \\approx {ch.lines[1].latex}")
         return True
 
     def _other_readings(self, ml: MathLine, env: LatexEnv, notes: list):
@@ -841,6 +936,9 @@ class _Reader:
         ctx = env.context
         where = f"line {d.line}"
         try:
+            if d.kind == "assume":
+                self._declare_assumption(env, d, notes)
+                return
             if d.kind == "samples":
                 self._declare_samples(env, d, notes)
                 return
@@ -923,6 +1021,36 @@ class _Reader:
             notes.append(f"{where}: declaration not understood ({exc.message})")
         except Exception as exc:  # never let a declaration stop the reading
             notes.append(f"{where}: declaration not understood ({type(exc).__name__})")
+
+    def _declare_assumption(self, env: LatexEnv, d: _Decl, notes: list):
+        """'assume beta >= 1': the sides are read; the grader hands them to the checker."""
+        lhs, err = self._parse(d.lhs, env)
+        rhs, err2 = self._parse(d.rhs, env)
+        if not self._record:
+            return
+        self.declared.append(Statement(d.line, "assumed", _one_line(d.latex or f"{d.lhs} {d.extra[0]} {d.rhs}", 300),
+                                       d.keyword))
+        if lhs is None or rhs is None:
+            notes.append(f"line {d.line}: assumption not understood ({err or err2})")
+            return
+        self.assumed.append(Assumption(d.line, _one_line(d.latex, 300), lhs, d.extra[0], rhs))
+        notes.append(f"line {d.line}: {lhs} {d.extra[0]} {rhs} is read as an assumption, not a claim")
+
+    def _member(self, line: int, row: str, member, assuming: bool, word: str, decls: list):
+        """'x \\in \\mathbb{R}^d', 'beta \\in [1, \\infty)': a bound on a parameter after an assuming word
+        is an assumption; anything else is noted as a declaration (or a range after 'for')."""
+        lhs, rhs = member
+        bounds = _interval(rhs)
+        if assuming and bounds:
+            for rel, bound in bounds:
+                decls.append(_Decl("assume", line, lhs, bound, True, keyword=word or "\\in", extra=(rel,), latex=row))
+            return
+        if word in _CONDITION_CONNECTIVES or re.search(r"\\[lc]?dots|\.\.\.|…|\\\{", rhs):
+            self._role(line, "condition", row, word)
+            self.notes.append(f"line {line}: '{_one_line(row, 60)}' is a range or a condition, not a claim")
+            return
+        self._role(line, "declared", row, word)
+        self.notes.append(f"line {line}: '{_one_line(row, 60)}' says where a name lives; noted, not used")
 
     def _declare_samples(self, env: LatexEnv, d: _Decl, notes: list):
         ctx = env.context
@@ -1146,6 +1274,99 @@ def _not_a_claim(before: str, pieces) -> bool:
     if any(re.search(r"\\[lc]?dots|\.\.\.|…|\d\s*\.\.\s*\w", t) for _, t in pieces):
         return True
     return bool(_CONDITION_WORDS.search(before.rstrip()))
+
+
+_ASSUMING_CONNECTIVES = {"with", "where", "assuming", "s.t.", "such that", "for", "for all", "given"}
+# words right before inline math that make a bound on a parameter an assumption: 'assume (that) the
+# weight $\beta \geq 1$', 'for $\beta \ge 1$', 'where $q_k > 0$'
+_ASSUME_BEFORE = re.compile(
+    r"(?:\b(?:assume|assuming|assumed|suppose|supposing|given|provided|let)\b(?:\s+[A-Za-z-]+){0,4}"
+    r"|\b(?:where|with|for(?:\s+(?:all|any|every|some))?|such\s+that)(?:\s+that)?)[\s,:]*$", re.IGNORECASE)
+_NUMBER = re.compile(r"^\s*[-+]?\s*(?:\d+(?:\.\d+)?|\\[dt]?frac\s*\{?\s*\d+\s*\}?\s*\{?\s*\d+\s*\}?|\\infty)\s*$")
+_DEFINITION_SIGNS = {":=", "=:", "\\coloneqq", "\\eqqcolon", "\\triangleq", "\\equiv", "\\doteq", "\\defeq"}
+
+
+def _simple_side(t: str) -> bool:
+    return bool(_NUMBER.match(t) or _BARE_NAME.match(re.sub(r"\^\s*\{?\s*2\s*\}?\s*$", "", t)))
+
+
+def _is_bound(pieces, rels) -> bool:
+    """beta >= 1, 0 < beta <= 1, q_k > 0: inequalities in one direction between names and numbers,
+    at least one a name."""
+    if not rels or any(r not in ("<=", ">=") for r in rels) or len(set(rels)) != 1:
+        return False
+    texts = [t for _, t in pieces]
+    return all(t and _simple_side(t) for t in texts) and not all(_NUMBER.match(t) for t in texts)
+
+
+def _raw_relation(row: str, located, k: int) -> str:
+    """The relation between piece k-1 and piece k as written ('<', '\\geq', ':=', ...), strictness kept
+    in the returned sign for inequalities: one of '<', '<=', '>', '>=' for them, else the token."""
+    between = row.replace("&", " ")[located[k - 1][2]:located[k][2]]
+    found = list(_REL_AT.finditer(between))
+    if not found:
+        return located[k][0] or ""
+    tok = found[-1].group(0).strip()
+    rel = located[k][0]
+    if rel in ("<=", ">="):
+        strict = tok in ("<", ">", "\\lt", "\\gt") or re.search(r"\{\s*[<>]\s*\}\s*$", tok) is not None
+        return rel[0] if strict else rel
+    if found[-1].group(1) is not None and re.search(r"def|\\Delta|triangle|:", tok[:tok.rfind("{")]):
+        return ":="   # \stackrel{\text{def}}{=}, \overset{\Delta}{=}
+    return tok
+
+
+def _is_definition_sign(tok: str) -> bool:
+    return tok in _DEFINITION_SIGNS
+
+
+def _before_word(before: str) -> str:
+    m = re.search(r"([A-Za-z][A-Za-z.-]*)[\s,:]*$", before)
+    return m.group(1).lower() if m else ""
+
+
+_ROLE_WORDS = {"where", "let", "for", "with", "assume", "assuming", "suppose", "denote", "define", "given", "and",
+               "set", "since", "if", "when", "that"}
+
+
+def _role_word(before: str) -> str:
+    """The word right before inline math when it is one that gives math a role ('where', 'let', ...)."""
+    w = _before_word(before)
+    return w if w in _ROLE_WORDS else ""
+
+
+def _membership(row: str):
+    """(name, set) for 'name \\in set' with one top-level \\in and no other relation, else None."""
+    m = re.match(r"^(.*?)\\in(?![A-Za-z])(.*)$", row, re.S)
+    if not m or not m.group(2).strip():
+        return None
+    lhs, rhs = m.group(1).strip(), _TRAILING.sub("", m.group(2)).strip()
+    if not _BARE_NAME.match(lhs) or "\\in" in re.sub(r"\\in[A-Za-z]", "", rhs) or \
+            not isinstance(split_relations_at(lhs), list) or len(split_relations_at(lhs)) != 1:
+        return None
+    return lhs, rhs
+
+
+def _interval(rhs: str):
+    """[(relation, bound)] for an interval or a half-line of the reals: [1, \\infty) -> [('>=', '1')];
+    None when the set is not one."""
+    s = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)(?![A-Za-z])", "", rhs).strip()
+    if re.fullmatch(r"\\mathbb\s*\{\s*R\s*\}\s*(?:_\s*\{?\s*\+\s*\}?|\^\s*\{?\s*\+\s*\}?|_\s*\{\s*>\s*0\s*\})", s):
+        return [(">", "0")]
+    if re.fullmatch(r"\\mathbb\s*\{\s*R\s*\}\s*_\s*\{\s*(?:\\geq?|\\geqslant|>=)\s*0\s*\}", s):
+        return [(">=", "0")]
+    m = re.fullmatch(r"([\[(])\s*([^,\[\]()]+?)\s*,\s*([^,\[\]()]+?)\s*([\])])", s)
+    if not m:
+        return None
+    out = []
+    lo, hi = m.group(2).strip(), m.group(3).strip()
+    for side, rel in ((lo, ">=" if m.group(1) == "[" else ">"), (hi, "<=" if m.group(4) == "]" else "<")):
+        if re.fullmatch(r"[-+]?\s*\\infty", side):
+            continue
+        if not _simple_side(side):
+            return None
+        out.append((rel, side))
+    return out or None
 
 
 def _meaningful(pieces) -> bool:

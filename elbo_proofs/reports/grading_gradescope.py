@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 
 from .grading_text import counterexample_md
+from .markdown import escape, read_as_rows
 
 LABEL = {"valid": "valid", "invalid": "wrong", "unverified": "needs review", "unparsed": "needs review"}
 
@@ -114,6 +115,12 @@ def _summary(r: dict) -> str:
             where = ", ".join(x for x in (item.get("file") or "", f"line {item['line']}" if item.get("line") else "")
                               if x)
             lines.append(f"- {where + ': ' if where else ''}{item.get('reason_md') or item.get('reason', '')}")
+    rows = read_as_rows(r.get("read_as") or [])
+    if rows:
+        lines.append("How the text was read (not graded as claims):")
+        lines += [f"- {where + ', ' if where else ''}{role}: {_math(latex)}" + (f" (after *{escape(word)}*)" if word
+                                                                               else "")
+                  for where, role, latex, word in rows]
     notes = r.get("notes_md") or r.get("notes") or []
     if notes:
         lines.append("Notes on how the text was read:")

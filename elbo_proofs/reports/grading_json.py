@@ -3,7 +3,8 @@
 Each object: path, status ("graded" / "failed" / "unreadable" / "ignored"), reason,
 first_error_line (null where none), score, max_score, score_explanation,
 provisional and needs_review (the lines a person must read), goal, counts,
-notes (plain) and notes_md (Markdown with $LaTeX$), and steps -- per step: line (1-based file line where the step's
+notes (plain) and notes_md (Markdown with $LaTeX$), read_as (the math not graded as a claim: line,
+role -- declared, defined, assumed, intent or condition --, latex as written, word that decided it, file), and steps -- per step: line (1-based file line where the step's
 new expression starts), relation, verdict (valid / invalid / unverified /
 unparsed), message, latex, against, back_on_track, hint, and for invalid steps
 counterexample {values, lhs, rhs, model}.
@@ -42,6 +43,7 @@ def submission_json(r: dict) -> dict:
         "counts": r.get("counts", {}),
         "notes": r.get("notes", []),
         "notes_md": r.get("notes_md", []),
+        "read_as": r.get("read_as", []),
         "seconds": round(float(r.get("seconds", 0.0)), 3),
         "steps": [step_json(s) for s in r.get("steps", [])],
     }

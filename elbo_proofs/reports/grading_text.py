@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..numbers import number as _fmt
+from .markdown import read_as_rows
 
 STYLE = {"valid": "green", "invalid": "bold red", "unverified": "yellow", "unparsed": "magenta"}
 MAX_LATEX = 90
@@ -118,6 +119,12 @@ def render_submission(result: dict, console: Console, *, show_valid: bool = True
             where = ", ".join(x for x in (item.get("file") or "", f"line {item['line']}" if item.get("line") else "")
                               if x)
             console.print(Text(f"  {where + ': ' if where else ''}{item.get('reason', '')}"))
+    rows = read_as_rows(result.get("read_as") or [])
+    if rows:
+        console.print(Text("read as, not graded:", style="bold"))
+        for where, role, latex, word in rows:
+            console.print(Text.assemble(f"  {where + ': ' if where else ''}", (role, "cyan"), f"  {_short(latex)}",
+                                        (f"  (after '{word}')" if word else "", "dim")))
     for note in result.get("notes") or []:
         console.print(Text(f"note: {note}", style="dim"))
     console.print()
