@@ -38,7 +38,12 @@ def test_every_display_spelling_with_its_line():
             "so $$g = h$$ and \\[i = j\\] inline.\n")  # 15
     assert segs(text) == [(4, "display", "a = b"), (8, "display", "c = d"),
                           (11, "display", "\\begin{aligned}\ne &= f\n\\end{aligned}"),
-                          (15, "display", "g = h"), (15, "display", "i = j")]
+                          (15, "inline", "g = h"), (15, "display", "i = j")]
+
+
+def test_kramdown_double_dollars_are_inline_inside_a_sentence_and_display_alone():
+    text = "the notation $$\\mathbf{x}$$ for all\n\n$$a = b$$\n"
+    assert segs(text) == [(1, "inline", "\\mathbf{x}"), (3, "display", "a = b")]
 
 
 def test_inline_spellings_and_prose():

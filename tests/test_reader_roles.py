@@ -114,6 +114,11 @@ def test_assumptions_in_prose_are_not_claims():
                    (2, "q_k", ">", "0")]
 
 
+def test_kramdown_inline_math_gets_the_same_roles():
+    sub = read("Assume $$\\beta \\geq 1$$ throughout.\n")
+    assert sub.chains == [] and [(s.role, s.latex) for s in sub.statements] == [("assumed", "\\beta \\geq 1")]
+
+
 def test_an_inequality_after_plain_words_stays_a_claim():
     sub = read("So $\\mathcal{L} \\leq \\log p(x)$ and hence $a \\leq b$.\n")
     assert len(sub.chains) == 2 and sub.assumptions == [] and sub.statements == []

@@ -2,7 +2,8 @@
 
 markdown-it-py (CommonMark) finds the blocks: paragraphs, lists, quotes, headings, fenced
 and indented code, HTML.  Math is recognised by mdit-py-plugins (``dollarmath`` for ``$..$``
-and ``$$..$$``, also ``$$..$$`` inside a sentence as kramdown writes it; ``amsmath`` for
+and ``$$..$$``, also ``$$..$$`` inside a sentence as kramdown writes it, which is inline
+math there as in kramdown; ``amsmath`` for
 top-level ``\\begin{align}`` and its kin) and by the rules below for ``\\[ .. \\]`` and
 ``\\( .. \\)`` and the environments amsmath leaves out (``aligned``, ``split``,
 ``gathered``, ...).  Code and HTML are left alone.
@@ -407,6 +408,8 @@ def find_segments(text: str, *, latex_file: bool = False) -> list[Segment]:
                 kind = _INLINE_MATH.get(child.type)
                 if kind is None:
                     continue
+                if child.type == "math_inline_double" and tok.content.strip() != "$$%s$$" % child.content:
+                    kind = "inline"   # kramdown: $$..$$ inside a sentence is inline math
                 where = where or _InlineMap(doc, tok)
                 got = _inline_segment(doc, tok.content, child, where)
                 if got and got[1].strip() and (kind == "display" or len(got[1]) <= MAX_INLINE):
