@@ -186,3 +186,35 @@ def test_the_report_lists_how_the_text_was_read():
     assert "line 1: assumed  \\beta \\geq 1" in out and "line 4: defined  \\mathcal{L} := \\log p(x)" in out
     gs = json.dumps(gradescope_results([d]))
     assert "line 1, assumed: $\\\\beta \\\\geq 1$" in gs
+
+
+# -- assumptions reach the checker through the grader -------------------------------------------------
+BETA = ("The weight is $\\beta$; %s\n\n"
+        "$$\n-\\beta \\, \\mathrm{KL}(q(z) \\| p(z)) \\leq -\\mathrm{KL}(q(z) \\| p(z))\n$$\n")
+
+
+def test_a_stated_assumption_lets_a_bound_be_proved():
+    (step,) = grade(BETA % "assume $\\beta \\geq 1$.").steps
+    assert step.verdict == "valid"
+
+
+def test_without_the_assumption_the_bound_is_not_proved():
+    (step,) = grade(BETA % "nothing more is said.").steps
+    assert step.verdict != "valid"
+
+
+def test_an_assumption_the_checker_cannot_use_is_said_so():
+    r = grade("Assume $\\beta \\geq 1$ and $\\beta < 0$.\n\n$$\n\\beta + 1 = 1 + \\beta\n$$\n")
+    assert any("line 1: the assumption \\beta < 0 is not used" in n and "contradicts" in n for n in r.notes)
+    assert [s.verdict for s in r.steps] == ["valid"]
+
+
+def test_a_list_of_definitions():
+    text = ("## Notation\n"
+            "- $p(z)$ - prior\n"
+            "- $\\mathcal{L} = \\mathbb{E}_{q(z)}[\\log p(x, z) - \\log q(z)]$ - the ELBO\n"
+            "- $q_\\phi(z|x) \\approx p(z|x)$ - approximate posterior\n\n"
+            "1. $a = b + 0$ so the step holds\n")
+    sub = read(text)
+    assert [(s.line, s.role) for s in sub.statements] == [(3, "defined"), (4, "intent")]
+    assert [[m.latex for m in c.lines] for c in sub.chains] == [["a", "b + 0"]]

@@ -46,9 +46,6 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ("corpus", "iwae_reversed.md", "first_error"):
         "an expectation over several draws z_{1:K} is not read, so the reversed Jensen step of line 5 is not "
         "decided",
-    ("corpus", "beta_vae_bound.md", "no_false_alarm"):
-        "the assumption beta >= 1 in prose is graded as a claim (line 3) instead of reaching the checker, "
-        "so line 9 (which needs it) is called wrong",
     ("corpus", "iwae_estimator_missing_mean.md", "first_error"):
         "E over z_1, \\dots, z_K is not read (an ellipsis is not an expression) and z_k is not taken as declared "
         "by '$z_k \\sim q(z|x)$' in prose, so line 7 is not decided",

@@ -98,6 +98,26 @@ def _num(x):
     return float(number(f).replace("*10^", "e"))
 
 
+def _assume(submission) -> list:
+    """The assumptions the text states ('assume $\\beta \\geq 1$'), added to the submission's Context
+    so that the checker decides signs under them; the notes for those it cannot use."""
+    from ..terms import AssumptionError
+
+    ctx = getattr(submission, "context", None)
+    if ctx is None or not hasattr(ctx, "assume"):
+        return []
+    refused = []
+    for a in getattr(submission, "assumptions", None) or []:
+        if any(b.lhs == a.lhs and b.relation == a.relation and b.rhs == a.rhs for b in ctx.assumptions):
+            continue   # graded before
+        try:
+            ctx.assume(a.lhs, a.relation, a.rhs, text=a.latex, line=a.line)
+        except AssumptionError as exc:
+            refused.append(MathText.of(f"line {a.line}: the assumption {a.latex} is not used: {exc}",
+                                    f"line {a.line}: the assumption ${a.latex}$ is not used: {escape_md(str(exc))}"))
+    return refused
+
+
 def _note(n) -> str:
     return str(n) if isinstance(n, MathText) else tidy(str(n))
 
@@ -197,9 +217,10 @@ class Grader:
                                     max_score=self.assignment.points if self.assignment is not None else 10.0,
                                     score_explanation="no math in this file; it is not graded",
                                     seconds=time.perf_counter() - start)
+        refused = _assume(submission)
         run = _Run(self, submission)
         steps = run.grade_all()
-        raw_notes = list(getattr(submission, "notes", None) or [])
+        raw_notes = list(getattr(submission, "notes", None) or []) + refused
         result = SubmissionResult(path=str(getattr(submission, "path", "")), status=GRADED, steps=steps,
                                   notes=[_note(n) for n in raw_notes], notes_md=[_note_md(n) for n in raw_notes],
                                   read_as=[{"line": st.line, "role": st.role, "latex": st.latex, "word": st.word,

@@ -469,6 +469,7 @@ class _Decl:
     latex: str = ""   # the statement as written
 
 
+_GLOSS_AFTER = re.compile(r"^[ \t]*(?:[-–—:]|\(|(?:is|denotes|the|for|as)\b)", re.IGNORECASE)
 _LET_WORDS = re.compile(r"\b(?:let|define|denote|set|where|such that|assume|suppose|with)\b[^.$]{0,12}$",
                         re.IGNORECASE)
 _SAMPLES_AFTER = re.compile(r"^\s*(?:are|be|as|denote)\s+(?:\$?[A-Za-z]\$?\s+)?(?:i\.?i\.?d\.?\s+|independent\s+)?"
@@ -657,6 +658,10 @@ class _Reader:
                         kw = _LET_WORDS.search(seg.before.rstrip())
                         if kw is None and last_decl == si - 1 and re.fullmatch(r"\s*(?:and|,)\s*", seg.before):
                             kw = re.match(r"\s*(and|,)?", seg.before)
+                        if kw is None and seg.in_list and _GLOSS_AFTER.match(seg.after) and \
+                                not seg.before.rsplit("\n", 1)[-1].strip(" \t-*+.)0123456789"):
+                            # a list of definitions: '- $\mathcal{L} = \mathbb{E}[...]$ - the ELBO'
+                            kw = re.match(r"", "")
                     if _looks_declaration(head, pieces[1][1]) or (kw and _BARE_NAME.match(head)) or re.search(
                             r"\\mathbb\s*\{\s*P\s*\}|\\Pr\b", pieces[1][1]):
                         decls.append(_Decl("eq", line, head, pieces[1][1], seg.kind == "inline",
@@ -781,7 +786,7 @@ class _Reader:
             self._declare(env, d, definitions, notes)
             if not discovery and d.kind != "assume":
                 self.declared.append(Statement(d.line, "defined" if len(definitions) > known else "declared",
-                                               _one_line(d.latex or f"{d.lhs} = {d.rhs}", 300), d.keyword))
+                                               _one_line(d.latex or f"{d.lhs} = {d.rhs}", 300), _word_of(d.keyword)))
         # a family declared at a scalar point before the point turned out to be a vector
         for dens, fam in list(ctx.families.items()):
             if isinstance(fam, Normal) and isinstance(fam.x, sp.Symbol) and ctx.is_vector(fam.x.name):
@@ -1029,7 +1034,7 @@ class _Reader:
         if not self._record:
             return
         self.declared.append(Statement(d.line, "assumed", _one_line(d.latex or f"{d.lhs} {d.extra[0]} {d.rhs}", 300),
-                                       d.keyword))
+                                       _word_of(d.keyword)))
         if lhs is None or rhs is None:
             notes.append(f"line {d.line}: assumption not understood ({err or err2})")
             return
@@ -1327,6 +1332,12 @@ def _before_word(before: str) -> str:
 
 _ROLE_WORDS = {"where", "let", "for", "with", "assume", "assuming", "suppose", "denote", "define", "given", "and",
                "set", "since", "if", "when", "that"}
+
+
+def _word_of(keyword: str) -> str:
+    """'Let the prior' -> 'let'; signs (':=', '\\in') as they are."""
+    m = re.match(r"\s*([A-Za-z][A-Za-z.-]*(?:\s+(?:that|all))?)", keyword or "")
+    return m.group(1).lower() if m else (keyword or "").strip()
 
 
 def _role_word(before: str) -> str:
