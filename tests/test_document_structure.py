@@ -44,6 +44,9 @@ def test_every_display_spelling_with_its_line():
 def test_kramdown_double_dollars_are_inline_inside_a_sentence_and_display_alone():
     text = "the notation $$\\mathbf{x}$$ for all\n\n$$a = b$$\n"
     assert segs(text) == [(1, "inline", "\\mathbf{x}"), (3, "display", "a = b")]
+    # rows broken with \\ after a word are a display written on the prose's line
+    text = "Hence $$a = b\\\\\n= c$$\n"
+    assert segs(text) == [(1, "display", "a = b\\\\\n= c")]
 
 
 def test_inline_spellings_and_prose():

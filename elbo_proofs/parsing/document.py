@@ -3,7 +3,7 @@
 markdown-it-py (CommonMark) finds the blocks: paragraphs, lists, quotes, headings, fenced
 and indented code, HTML.  Math is recognised by mdit-py-plugins (``dollarmath`` for ``$..$``
 and ``$$..$$``, also ``$$..$$`` inside a sentence as kramdown writes it, which is inline
-math there as in kramdown; ``amsmath`` for
+math there as in kramdown when it is one row on one line (a display otherwise); ``amsmath`` for
 top-level ``\\begin{align}`` and its kin) and by the rules below for ``\\[ .. \\]`` and
 ``\\( .. \\)`` and the environments amsmath leaves out (``aligned``, ``split``,
 ``gathered``, ...).  Code and HTML are left alone.
@@ -408,8 +408,9 @@ def find_segments(text: str, *, latex_file: bool = False) -> list[Segment]:
                 kind = _INLINE_MATH.get(child.type)
                 if kind is None:
                     continue
-                if child.type == "math_inline_double" and tok.content.strip() != "$$%s$$" % child.content:
-                    kind = "inline"   # kramdown: $$..$$ inside a sentence is inline math
+                if child.type == "math_inline_double" and tok.content.strip() != "$$%s$$" % child.content \
+                        and not re.search(r"\n|\\\\|\\begin", child.content):
+                    kind = "inline"   # kramdown: $$..$$ inside a sentence is inline math (one row of it)
                 where = where or _InlineMap(doc, tok)
                 got = _inline_segment(doc, tok.content, child, where)
                 if got and got[1].strip() and (kind == "display" or len(got[1]) <= MAX_INLINE):
