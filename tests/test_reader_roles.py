@@ -2,6 +2,8 @@
 readings of one line: a step is wrong only when every plausible reading is refuted."""
 from __future__ import annotations
 
+from hypothesis import given, settings, strategies as st
+
 from elbo_proofs.grading import GradeOptions, Grader
 from elbo_proofs.grading.cache import StepCache
 from elbo_proofs.parsing.submission import read_submission_text, split_connectives
@@ -218,3 +220,28 @@ def test_a_list_of_definitions():
     sub = read(text)
     assert [(s.line, s.role) for s in sub.statements] == [(3, "defined"), (4, "intent")]
     assert [[m.latex for m in c.lines] for c in sub.chains] == [["a", "b + 0"]]
+
+
+# -- any spelling of a bound after an assuming word is an assumption; after plain words, a claim -------
+_NAMES = {"\\beta": "beta", "\\sigma": "sigma", "a": "a", "\\lambda": "lambda", "q_k": "q_k"}
+_RELS = {"\\geq": ">=", "\\ge": ">=", "\\geqslant": ">=", ">": ">", "\\gt": ">",
+         "\\leq": "<=", "\\le": "<=", "\\leqslant": "<=", "<": "<", "\\lt": "<"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(sorted(_NAMES)), st.sampled_from(sorted(_RELS)), st.integers(-3, 5),
+       st.sampled_from(["Assume", "Suppose that", "Let", "For", "where", "with", "assuming"]))
+def test_a_bound_after_an_assuming_word(name, rel, number, word):
+    sub = read(f"{word} ${name} {rel} {number}$ throughout.\n")
+    assert sub.chains == []
+    assert [(s.role, s.latex) for s in sub.statements] == [("assumed", f"{name} {rel} {number}")]
+    (a,) = sub.assumptions
+    assert (str(a.lhs), a.relation, int(a.rhs)) == (_NAMES[name], _RELS[rel], number)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from(sorted(_NAMES)), st.sampled_from(sorted(_RELS)), st.integers(-3, 5),
+       st.sampled_from(["So", "Hence", "We get", "Therefore", "and thus"]))
+def test_a_bound_after_plain_words_is_a_claim(name, rel, number, word):
+    sub = read(f"{word} ${name} {rel} {number}$.\n")
+    assert sub.assumptions == [] and len(sub.chains) == 1
