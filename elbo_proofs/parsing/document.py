@@ -136,6 +136,15 @@ def _block_lines(state, start_line: int, end_line: int, opener: str, closer: str
             return line if text.rstrip().endswith(closer) else None
 
 
+def _push_block(state, kind: str, start_line: int, last: int) -> bool:
+    """A display token over lines start_line..last; the block parser goes on after it."""
+    tok = state.push(kind, "math", 0)
+    tok.block = True
+    tok.map = [start_line, last + 1]
+    state.line = last + 1
+    return True
+
+
 def _bracket_block(state, start_line: int, end_line: int, silent: bool) -> bool:
     r"""``\[`` at the start of a line, ``\]`` at the end of the same or a later one."""
     if state.sCount[start_line] - state.blkIndent >= 4:
@@ -143,13 +152,7 @@ def _bracket_block(state, start_line: int, end_line: int, silent: bool) -> bool:
     last = _block_lines(state, start_line, end_line, "\\[", "\\]")
     if last is None:
         return False
-    if silent:
-        return True
-    tok = state.push("math_bracket_block", "math", 0)
-    tok.block = True
-    tok.map = [start_line, last + 1]
-    state.line = last + 1
-    return True
+    return silent or _push_block(state, "math_bracket_block", start_line, last)
 
 
 def _env_block(state, start_line: int, end_line: int, silent: bool) -> bool:
@@ -164,13 +167,7 @@ def _env_block(state, start_line: int, end_line: int, silent: bool) -> bool:
     last = _block_lines(state, start_line, end_line, m.group(0), "\\end{%s}" % m.group(1))
     if last is None:
         return False
-    if silent:
-        return True
-    tok = state.push("math_env_block", "math", 0)
-    tok.block = True
-    tok.map = [start_line, last + 1]
-    state.line = last + 1
-    return True
+    return silent or _push_block(state, "math_env_block", start_line, last)
 
 
 def _closing_line(state, start_line: int, closer: str) -> int:
