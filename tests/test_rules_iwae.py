@@ -113,6 +113,15 @@ def test_a_sum_over_another_range_is_not_the_expectation_over_the_draws():
                       examples=20).status is Status.REFUTED
 
 
+@pytest.mark.parametrize("weight", ["k", "k^2", "1/k"])
+def test_a_summand_that_depends_on_the_index_is_not_counted_as_k_equal_terms(weight):
+    # sum_k k f(z_k) has expectation (K(K+1)/2) E_q[f], not K k E_q[f]
+    weighted = P(f"E[z_1, ..., z_K ~ q(z|x)](sum(k, {weight}*z_k))", GAUSSIAN)
+    wrong = P(f"K*{weight}*E[z ~ q(z|x)](z)", GAUSSIAN)
+    assert prove(weighted, wrong, "=", GAUSSIAN).holds is not True
+    assert check_step(weighted, wrong, "=", GAUSSIAN, examples=20).status is not Status.PROVED
+
+
 # -- the numeric check over several draws ------------------------------------------------
 def test_the_joint_quadrature_over_the_draws_is_exact_for_moments():
     # the mean of K draws from N(mu, sigma^2) has second moment mu^2 + sigma^2/K

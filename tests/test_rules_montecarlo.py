@@ -94,3 +94,13 @@ def test_an_operator_under_another_density_is_not_over_the_samples():
     lhs = _p("Var[z ~ r(z)](1/L*sum(l, f(z_l)))", ctx)
     res = prove(lhs, _p("Var[z ~ r(z)](f(z))/L", ctx), "=", ctx)
     assert res.holds is None
+
+
+@pytest.mark.parametrize("weight", ["l", "l^2", "1/l"])
+def test_an_estimator_whose_summand_depends_on_the_index_is_not_proved_unbiased(weight):
+    # E[sum_l l f(z_l)] = (L(L+1)/2) E_q[f], not L l E_q[f]: the summand is not one draw's f
+    ctx = _context()
+    estimator = _p(f"sum(l, {weight}*f(z_l))", ctx)
+    for wrong in (f"L*{weight}*E[z ~ q(z)](f(z))", "L*E[z ~ q(z)](f(z))"):
+        assert prove(estimator, _p(wrong, ctx), "~=", ctx).holds is not True
+        assert check_step(estimator, _p(wrong, ctx), "~=", ctx, examples=10).status is not Status.PROVED

@@ -68,7 +68,10 @@ def _expect_sum(s, ctx: Context):
         return None
     _, lo, hi = mine[0]
     _, var, dist = ctx.samples[name]
-    expectation = Expectation(body.xreplace({ix: var for ix in occurrences}), var, dist)
+    summand = body.xreplace({ix: var for ix in occurrences})
+    if summand.has(l):
+        return None                       # the summand depends on l beyond its draw (l * f(z_l))
+    expectation = Expectation(summand, var, dist)
     return (hi - lo + 1) * (sp.Sum(expectation, *others) if others else expectation)
 
 

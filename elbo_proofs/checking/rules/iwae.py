@@ -81,7 +81,10 @@ def _linear(dep, e, dist, eng):
         _, lo, hi = mine[0]
         if sp.expand(lo - e.lower) != 0 or sp.expand(hi - e.upper) != 0:
             return None                   # only a sum over exactly the drawn range
-        inner = eng.expect(dist, e.var, body.xreplace({d: e.var for d in draws}), e.dist)
+        summand = body.xreplace({d: e.var for d in draws})
+        if summand.has(k):
+            return None                   # the summand depends on k beyond its draw (k * f(z_k))
+        inner = eng.expect(dist, e.var, summand, e.dist)
         count = hi - lo + 1
         return eng.canon(count * (sp.Sum(inner, *others) if others else inner))
     draws = free_draws(dep, {name})
