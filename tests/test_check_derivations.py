@@ -33,3 +33,24 @@ def test_every_step_is_justified():
         for derivation in load_derivations(path):
             for step in derivation.steps[1:]:
                 assert step.justification, f"{path.name} step {step.number} has no 'by:'"
+
+
+def test_a_true_goal_is_not_proved_by_a_chain_with_a_refuted_step():
+    from elbo_proofs.parsing.derivation import parse_derivation
+    text = """\
+title: right ends, wrong middle
+symbols: {mu: real, sigma: positive}
+distributions:
+  q(z): N(z; mu, sigma^2)
+  p(z): N(z; 0, 1)
+goal: KL(q || p) = (mu^2 + sigma^2 - 1 - log(sigma^2))/2
+steps:
+  - expr: KL(q || p)
+  - expr: mu^2 + sigma^2 - 1 - log(sigma^2)
+  - expr: (mu^2 + sigma^2 - 1 - log(sigma^2))/2
+"""
+    result = check_derivation(parse_derivation(text), examples=12)
+    assert [s.verdict.status for s in result.steps] == [Status.REFUTED, Status.REFUTED]
+    assert result.goal.verdict.status is not Status.PROVED
+    assert "step 2 is refuted" in result.goal.verdict.message
+    assert not result.proved

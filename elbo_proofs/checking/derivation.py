@@ -75,12 +75,14 @@ def check_derivation(derivation: Derivation, *, examples: int = 50, time_limit: 
             on_step(sr)
     result.chain_relation = chain_relation([s.relation for s in steps[1:]])
     if derivation.goal is not None:
-        result.goal = _check_goal(derivation, result.chain_relation, examples, time_limit, numeric, nums[-2:])
+        result.goal = _check_goal(derivation, result.chain_relation, examples, time_limit, numeric, nums[-2:],
+                                  result.steps)
         result.goal.verdict.seconds += 2 * share
     return result
 
 
-def _check_goal(derivation: Derivation, chain_rel, examples, time_limit, numeric, nums=(None, None)) -> StepResult:
+def _check_goal(derivation: Derivation, chain_rel, examples, time_limit, numeric, nums=(None, None),
+                steps: list[StepResult] = ()) -> StepResult:
     """The goal must equal first REL last, REL the strongest relation of the chain."""
     glhs, grel, grhs = derivation.goal
     first, last = derivation.steps[0].expr, derivation.steps[-1].expr
@@ -100,7 +102,15 @@ def _check_goal(derivation: Derivation, chain_rel, examples, time_limit, numeric
     b = check_step(grhs, last, "=", derivation.context, examples=examples, time_limit=time_limit, numeric=numeric,
                    numeric_result=nums[1])
     worst = a if a.status is not Status.PROVED else b
-    if worst.status is Status.PROVED:
+    open_steps = [s for s in steps if s.verdict.status is not Status.PROVED]
+    if worst.status is Status.PROVED and open_steps:
+        # the ends are right, but a chain with an unproved link establishes nothing
+        worst.status = (Status.SUPPORTED if all(s.verdict.status is Status.SUPPORTED for s in open_steps)
+                        else Status.NOT_CHECKABLE)
+        listed = ", ".join(f"step {s.number} is {s.verdict.status.value}" for s in open_steps)
+        worst.message = f"the chain's first and last expressions are the goal's two sides, but the chain does not establish it: {listed}"
+        worst.method = "goal"
+    elif worst.status is Status.PROVED:
         worst.message = f"the chain's first and last expressions are the goal's two sides; {chain_rel} holds by the chain"
         worst.method = "goal"
     else:
