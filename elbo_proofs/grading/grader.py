@@ -314,10 +314,6 @@ class _Run:
                     key_term = sp.Symbol(key, real=True)
             else:
                 key_term = key
-            try:
-                value = sp.sympify(value)
-            except Exception:
-                continue
             if not isinstance(value, sp.Basic) or key_term in getattr(value, "free_symbols", ()):  # recursive
                 continue
             out[key_term] = value
@@ -352,7 +348,7 @@ class _Run:
     # -- opaque names -----------------------------------------------------------
     def _opaque(self, lhs, rhs, relation: str = "=") -> list[str]:
         """Names on one side only that nobody defined and that are not model variables."""
-        from ..terms import Density
+        from ..terms import Density, Normal
 
         def names(e):
             out = {}
@@ -400,6 +396,10 @@ class _Run:
                 undefined.append(name)
             elif isinstance(node, sp.Symbol) and self._looks_named(name) and not self._is_count(name):
                 undefined.append(name)
+        points = {getattr(s, "name", "") for e in (lhs, rhs) if e is not None for d in e.atoms(Density, Normal)
+                  for s in (d.args[0].free_symbols if isinstance(d, Normal) else
+                            {s for v in d.args[1:] for s in getattr(v, "free_symbols", ())})}
+        undefined += self._renamed_parameters(lhs, rhs, left, right, set(undefined) | defined | declared | points)
         out = []
         if undefined:
             parts = ["depends on "]
@@ -410,6 +410,52 @@ class _Run:
         if relation == "~=":
             out += self._undeclared_samples(lhs, rhs)
         return out
+
+    def _renamed_parameters(self, lhs, rhs, left: dict, right: dict, known: set) -> list[str]:
+        """Names on one side only that may be the author's own names for parameters of a declared family
+        on the other side (mu_d for the components of a declared decoder mean mu_theta(z)).
+
+        A density whose family was declared, say N(x; mu_theta(z), sigma^2), stands on one side; the
+        other side names a parameter the family does not have (mu_d), and a parameter of the family
+        (mu_theta) appears nowhere on that side.  Reading the new name as the family's parameter is
+        then as plausible as reading it as a new, free quantity, so a counterexample that sets it
+        freely says nothing about the step.
+        """
+        from ..terms import Density
+
+        families = getattr(self.context, "families", None) or {}
+        if not families:
+            return []
+
+        def family_parameters(e):
+            out = set()
+            for d in (e.atoms(Density) if e is not None else ()):
+                fam = families.get(d)
+                if fam is None:
+                    continue
+                own = {getattr(s, "name", "") for v in d.args[1:] for s in getattr(v, "free_symbols", ())}
+                params = {getattr(s, "name", "") for s in fam.free_symbols}
+                params |= {f.func.__name__ for f in fam.atoms(sp.core.function.AppliedUndef)}
+                params |= {str(ix.base.label) for ix in fam.atoms(sp.Indexed)}
+                out |= params - own - set((getattr(self.context, "indices", {}) or {}).keys())
+            return out
+
+        every_family = set()
+        for fam in families.values():
+            every_family |= {getattr(s, "name", "") for s in fam.free_symbols}
+            every_family |= {f.func.__name__ for f in fam.atoms(sp.core.function.AppliedUndef)}
+            every_family |= {str(ix.base.label) for ix in fam.atoms(sp.Indexed)}
+        out = []
+        for mine, other, other_expr in ((left, right, rhs), (right, left, lhs)):
+            missing = {p for p in family_parameters(other_expr) if p not in mine}
+            if not missing:
+                continue
+            for name, node in sorted(mine.items()):
+                if (name in other or name in known or name in every_family or self._is_count(name)
+                        or not isinstance(node, (sp.Symbol, sp.core.function.AppliedUndef))):
+                    continue
+                out.append(name)
+        return sorted(set(out))
 
     def _is_count(self, name: str) -> bool:
         kind = (getattr(self.context, "kinds", None) or {}).get(name, "")
