@@ -570,6 +570,14 @@ SPECS["gaussian_decoder_lecture.md"] = Spec(uni, [
     (9, "=", lambda m: -m.D / 2 * log(2 * pi * m.sx ** 2) - 1 / (2 * m.sx ** 2) * np.sum((m.x - MU0(m)) ** 2)),
 ])
 
+SPECS["gaussian_decoder_own_names.md"] = Spec(uni, [
+    (7, None, lambda m: m.log_lik(m.z0)),
+    (7, "=", lambda m: np.sum(log(npdf(m.x, MU0(m), m.sx)))),
+    (8, "=", lambda m: np.sum(-0.5 * log(2 * pi * m.sx ** 2) - (m.x - MU0(m)) ** 2 / (2 * m.sx ** 2))),
+    (9, "=", lambda m: -m.D / 2 * log(2 * pi * m.sx ** 2) - 1 / (2 * m.sx ** 2) * np.sum((m.x - MU0(m)) ** 2)),
+    (10, "=", lambda m: -m.D / 2 * log(2 * pi) - m.D * log(m.sx) - np.sum((m.x - MU0(m)) ** 2) / (2 * m.sx ** 2)),
+])
+
 SPECS["gaussian_decoder_half.md"] = Spec(uni, [
     (5, None, lambda m: m.log_lik(m.z0)),
     (5, "=", lambda m: log(np.prod(1 / sqrt(2 * pi * m.sx ** 2) * exp(-(m.x - MU0(m)) ** 2 / (2 * m.sx ** 2))))),
