@@ -1,4 +1,5 @@
-"""argparse value types shared by every subcommand, so a bad number reads the same everywhere."""
+"""argparse value types shared by every subcommand, so a bad number reads the same everywhere; and
+the parse that lets a command read options it does not declare (train: --beta 4)."""
 from __future__ import annotations
 
 import argparse
@@ -30,3 +31,15 @@ def positive_seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError("must be positive")
     return value
+
+
+def parse_command_line(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """The parsed command line. Words that no option knows are kept, as ``parameter_options``, for a
+    command whose defaults say ``takes_parameter_options`` (train reads ``--beta 4`` as a value for
+    a declared parameter of its objective); any other command refuses them as argparse does."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not getattr(args, "takes_parameter_options", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.parameter_options = extra
+    return args

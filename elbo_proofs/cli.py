@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .argtypes import nonnegative_int, positive_int, positive_seconds
+from .argtypes import nonnegative_int, parse_command_line, positive_int, positive_seconds
 from .errors import InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONTRADICTION = 0, 1, 2, 3
@@ -202,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_command_line(parser, argv)
     try:
         return args.func(args)
     except InputError as exc:

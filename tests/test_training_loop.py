@@ -12,6 +12,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from elbo_proofs.terms import Context  # noqa: E402
 from elbo_proofs.training import commands  # noqa: E402
 from elbo_proofs.training import derivation as derivation_mod  # noqa: E402
 from elbo_proofs.training.codegen import compile_expression, vae_elbo_expression  # noqa: E402
@@ -111,7 +112,7 @@ def small_args(data_dir, out):
 
 
 def test_cli_train_and_evaluate(data_dir, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(derivation_mod, "load_proved_elbo", lambda path: vae_elbo_expression())
+    monkeypatch.setattr(derivation_mod, "load_proved_elbo", lambda path, parameters=None: vae_elbo_expression())
     assert run_cli(["train", *small_args(data_dir, tmp_path)]) == 0
     assert run_cli(["evaluate", str(tmp_path / "checkpoint.pt"), "--device", "cpu", "--offline",
                     "--out", str(tmp_path / "eval")]) == 0
@@ -129,7 +130,7 @@ def test_cli_refuses_unproved_derivation(data_dir, tmp_path, monkeypatch, capsys
     import elbo_proofs.checking as checking
     import elbo_proofs.parsing as parsing
 
-    fake = types.SimpleNamespace(steps=[types.SimpleNamespace(expr=vae_elbo_expression())] * 2)
+    fake = types.SimpleNamespace(steps=[types.SimpleNamespace(expr=vae_elbo_expression())] * 2, context=Context())
     monkeypatch.setattr(parsing, "load_derivations", lambda path: [fake], raising=False)
     monkeypatch.setattr(checking, "check_derivation", lambda d, **k: types.SimpleNamespace(
         proved=False, reasons=lambda: ["step 3: refuted: counterexample at x_1 = 0"]))
@@ -143,7 +144,7 @@ def test_load_proved_elbo_accepts_a_proved_derivation(monkeypatch):
     import elbo_proofs.checking as checking
     import elbo_proofs.parsing as parsing
 
-    fake = types.SimpleNamespace(steps=[types.SimpleNamespace(expr=vae_elbo_expression())] * 2)
+    fake = types.SimpleNamespace(steps=[types.SimpleNamespace(expr=vae_elbo_expression())] * 2, context=Context())
     monkeypatch.setattr(parsing, "load_derivations", lambda path: [fake], raising=False)
     monkeypatch.setattr(checking, "check_derivation", lambda d, **k: types.SimpleNamespace(proved=True))
     assert load_proved_elbo("d.yaml") == vae_elbo_expression()
@@ -156,7 +157,7 @@ def test_cli_missing_derivation_file(data_dir, tmp_path, capsys):
 
 @pytest.mark.parametrize("damage", ["missing", "truncated"])
 def test_cli_bad_data(tmp_path, monkeypatch, capsys, damage):
-    monkeypatch.setattr(derivation_mod, "load_proved_elbo", lambda path: vae_elbo_expression())
+    monkeypatch.setattr(derivation_mod, "load_proved_elbo", lambda path, parameters=None: vae_elbo_expression())
     folder = write_folder(tmp_path / "m", n_test=50)
     path = folder / f"{TEST_IMAGES}.gz"
     if damage == "missing":
@@ -177,14 +178,14 @@ def test_cli_bad_checkpoint(tmp_path, capsys):
 
 
 def test_cli_names_that_do_not_match(data_dir, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(derivation_mod, "load_proved_elbo", lambda path: vae_elbo_expression())
+    monkeypatch.setattr(derivation_mod, "load_proved_elbo", lambda path, parameters=None: vae_elbo_expression())
     assert run_cli(["train", *small_args(data_dir, tmp_path), "--names", "x,p,m,s"]) == 2
     assert "--names" in one_error_line(capsys)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present")
 def test_cli_cuda_without_cuda(data_dir, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(derivation_mod, "load_proved_elbo", lambda path: vae_elbo_expression())
+    monkeypatch.setattr(derivation_mod, "load_proved_elbo", lambda path, parameters=None: vae_elbo_expression())
     args = small_args(data_dir, tmp_path)
     args[1] = "cuda"
     assert run_cli(["train", *args]) == 2

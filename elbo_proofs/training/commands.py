@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..argtypes import positive_int
+from ..argtypes import parse_command_line, positive_int
 from .config import DEFAULTS
 
 
@@ -51,9 +51,14 @@ def _add_train(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--names", default=d["names"],
                    help="the ELBO's vectors for data, Bernoulli mean, encoder mean, encoder std (default %(default)s)")
     p.add_argument("--threads", type=int, default=d["threads"], help="CPU threads (default: torch's choice)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="settings",
+                   help="a value for a declared scalar parameter of the objective, checked against its declared "
+                        "kind and assumptions (beta=4 for derivations/beta_vae.yaml); --NAME VALUE says the same "
+                        "for a NAME that is not an option of train; repeatable")
     p.add_argument("--offline", action="store_true", help="never download: fail with a message when files are missing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=run_train)
+    # Options train does not know are read as --NAME VALUE settings of the objective's parameters.
+    p.set_defaults(func=run_train, takes_parameter_options=True)
     return p
 
 
@@ -108,17 +113,23 @@ def run_train(args) -> int:
         return _fail(missing)
     from .derivation import load_proved_elbo
     from .loop import TrainConfig, train
+    from .parameters import ParameterError, describe, settings_from
 
+    try:
+        settings = settings_from(getattr(args, "settings", ()), getattr(args, "parameter_options", ()))
+        parameters = describe(settings)
+    except ParameterError as exc:
+        return _fail(str(exc))
     cfg = TrainConfig(
         derivation=args.derivation, data_dir=args.data_dir, out=args.out, device=args.device,
         epochs=args.epochs, batch_size=args.batch_size, hidden=args.hidden, latent=args.latent,
         lr=args.lr, seed=args.seed, binarize=args.binarize, mc_samples=args.mc_samples, split=args.split,
         iw_samples=args.iw_samples, eval_mc_samples=args.eval_mc_samples, compile=args.compile,
         precision=args.precision, names=args.names, progress=not args.no_progress, threads=args.threads,
-        download=not args.offline, samples=args.samples,
+        download=not args.offline, samples=args.samples, parameters=parameters,
     )
     try:
-        expr = load_proved_elbo(cfg.derivation)
+        expr = load_proved_elbo(cfg.derivation, settings)
         train(cfg, expr)
     except _known_errors() as exc:
         return _fail(str(exc))
@@ -151,7 +162,7 @@ def main(argv=None) -> int:
     """Stand-alone entry (`python -m elbo_proofs.training.commands train ...`)."""
     parser = argparse.ArgumentParser(prog="elbo-proofs")
     register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
+    args = parse_command_line(parser, argv)
     return args.func(args)
 
 

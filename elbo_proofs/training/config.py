@@ -33,6 +33,7 @@ class TrainConfig:
     progress: bool = True
     threads: int = 0  # CPU threads for torch; 0 leaves torch's default
     samples: int = 1  # K: draws of an objective that is an expectation over K declared draws (the IWAE bound)
+    parameters: str = ""  # values of the objective's declared scalar parameters, "beta=4" (comma-separated)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -66,6 +67,7 @@ UPPER = {"hidden": 1 << 16, "latent": 1 << 12, "mc_samples": 1 << 12, "eval_mc_s
          "iw_samples": 1 << 16, "samples": 1 << 12, "batch_size": 1 << 20, "epochs": 1 << 20, "threads": 1 << 10}
 MAX_TEXT = 4096
 _NAME = re.compile(r"^[^\W\d]\w{0,63}$")
+_SETTING = re.compile(r"^[^\W\d]\w{0,63}=[0-9eE+\-./]{1,60}$")
 
 
 def _checked(name: str, value, default):
@@ -90,6 +92,8 @@ def _checked(name: str, value, default):
         raise ConfigError(f"lr is {value}; it must be positive")
     if name == "names" and not all(_NAME.match(part.strip()) for part in value.split(",")):
         raise ConfigError(f"names is {value[:40]!r}; expected four names separated by commas")
+    if name == "parameters" and value and not all(_SETTING.match(part) for part in value.split(",")):
+        raise ConfigError(f"parameters is {value[:40]!r}; expected NAME=VALUE settings separated by commas")
     if name in CHOICES and value not in CHOICES[name]:
         raise ConfigError(f"{name} is {value[:40]!r}; expected one of {', '.join(CHOICES[name])}")
     return value

@@ -7,7 +7,11 @@ objective.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sympy as sp
+
+from .parameters import ParameterError, bind_parameters
 
 
 class TrainingInputError(Exception):
@@ -26,11 +30,15 @@ def _reasons(result) -> str:
     return "some steps are not proved"
 
 
-def load_proved_elbo(path) -> sp.Expr:
+def load_proved_elbo(path, parameters: dict[str, str] | None = None) -> sp.Expr:
     """The last expression of the derivation at `path`, after `check` proves every step.
 
     A file with several chains (`parts`) must be proved in all of them; the
-    ELBO is the last expression of the last chain.
+    ELBO is the last expression of the last chain. `parameters` (name -> value
+    text) gives values to the declared scalar parameters the expression mentions
+    (`parameters.py`): each is checked against its declared kind and the
+    assumptions before the proof is run, and the expression returned has the
+    values in place of the parameters.
     """
     try:
         from elbo_proofs import parsing
@@ -50,6 +58,12 @@ def load_proved_elbo(path) -> sp.Expr:
         if derivation is None or len(derivation.steps) < 2:
             raise TrainingInputError(f"{path}: a derivation with fewer than two steps proves nothing, "
                                      "so train refuses it")
+    last = derivations[-1]
+    try:
+        objective = bind_parameters(last.steps[-1].expr, last.context, dict(parameters or {}),
+                                    source=Path(str(path)).name)
+    except ParameterError as exc:
+        raise TrainingInputError(str(exc)) from None
     try:
         from elbo_proofs.checking import check_derivation
     except ImportError as exc:
@@ -61,7 +75,7 @@ def load_proved_elbo(path) -> sp.Expr:
             raise TrainingInputError(f"{path}: checking failed: {_one_line(exc)}") from None
         if not getattr(result, "proved", False):
             raise TrainingInputError(f"{path} is not proved, so train refuses it: {_reasons(result)}")
-    return derivations[-1].steps[-1].expr
+    return objective
 
 
 def _one_line(exc: Exception, path=None) -> str:

@@ -67,13 +67,13 @@ class ELBO:
                 f"{', '.join(sorted(expected))} (set --names data,mean_of_x,mu,sigma)"
             )
         self.expr = expr
+        # With values for the objective's declared parameters (beta=4) it is not the ELBO itself.
+        self.label = f"objective ({cfg.parameters})" if cfg.parameters else "ELBO"
         if cfg.samples != 1:
             raise TrainingInputError(
                 f"--samples {cfg.samples} sets the number of draws of an objective that is an expectation over "
                 "declared draws (such as derivations/iwae_bound.yaml); this derivation ends in a closed form, "
                 "whose Monte Carlo samples are --mc-samples")
-
-    label = "ELBO"
 
     def draws(self, cfg: TrainConfig, training: bool) -> int:
         """Noise samples per image: the Monte Carlo samples of the ELBO."""
@@ -271,6 +271,10 @@ def report_lines(report: dict) -> list[str]:
         f"log p(x) >= {report['test_log_px']:.3f} nats/image (importance weighted, k={report['iw_samples']}); "
         f"gap {report['gap']:.3f}",
     ]
+    if "test_kl" in report:
+        lines.append(f"test E_q[log p(x|z)] {report['test_reconstruction']:.3f}, KL(q(z|x) || p(z)) "
+                     f"{report['test_kl']:.3f}: ELBO {report['test_reconstruction'] - report['test_kl']:.3f} "
+                     "nats/image (from the model's densities)")
     lines.append(f"{label} <= log p(x) estimate: holds, as the derivation proves" if report["elbo_below_log_px"]
                  else f"WARNING: the {label} exceeds the log p(x) estimate; more importance samples are needed")
     return lines
