@@ -16,7 +16,7 @@ BOUND_STEP = "E[z ~ q(z|x)](log(p(x, z)) - log(q(z|x)))"   # the ELBO, reached b
 
 
 def check(text: str):
-    return [check_derivation(d, examples=20) for d in parse_derivations(text, path="beta_vae.yaml")]
+    return [check_derivation(d, examples=12) for d in parse_derivations(text, path="beta_vae.yaml")]
 
 
 def _bound_verdict(results):
