@@ -44,6 +44,7 @@ from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Norma
 from ..terms import conditions
 from ..terms.densities import density_vars
 from .evaluate import NODE_BUDGET, Env, NumericFailure, Unevaluable, Vec, find_family, gaussian_nodes, normal_grid
+from .networks import draw_network, plan_networks
 from .quadrature import binary_grid, lead
 
 # value ranges per declared kind
@@ -197,6 +198,7 @@ class Plan:
     decoder_functions: set = field(default_factory=set)
     sample_names: set = field(default_factory=set)
     indexed_keys: dict = field(default_factory=dict)  # Gaussian key -> index symbol (q_i)
+    networks: dict = field(default_factory=dict)      # density letter -> NetworkPlan (networks.py)
 
 
 def _declared_dim(name: str, ctx: Context):
@@ -331,9 +333,14 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
         for s in sp.sympify(dim).free_symbols:
             free.scalars.setdefault(s.name, s)
 
+    # letters with a network (a declared factorization; p over more than two variables)
+    plan.networks = plan_networks([d for d in free.densities if find_family(ctx, d) is None], ctx,
+                                  ctx.model_densities)
     # the generative model for abstract p densities
     p_abstract, p_declared, others = [], [], []
     for d in free.densities:
+        if d.name in plan.networks:
+            continue
         fam = find_family(ctx, d)
         if d.name.lower() == "p":
             (p_declared if fam is not None else p_abstract).append(d)
@@ -513,19 +520,21 @@ class ConcreteModel:
     d: int = 1
     D: int = 1
     used: set = field(default_factory=set)           # (key, row) / (function, slot) looked up
+    networks: dict = field(default_factory=dict)     # density letter -> Network (networks.py)
 
     # -- presentation ----------------------------------------------------------
     @property
     def name(self) -> str:
         p = self.plan
+        nets = "".join(f", {n}: {net.describe()}" for n, net in sorted(self.networks.items()))
         if p.kind == NO_MODEL:
-            return "declared families" + (", Gaussian q" if p.gaussians else "")
+            return "declared families" + (", Gaussian q" if p.gaussians else "") + nets
         prior = "declared p(z)" if p.prior_family is not None else "p(z) = N(m0, v0)"
         lik = {LINEAR_GAUSSIAN: "p(x|z) = N(x; a z + b, s2)",
                BERNOULLI: "p(x|z) = prod_k Bernoulli(x_k; sigmoid(w_k z + c_k))",
                DECLARED_LIKELIHOOD: "declared p(x|z)"}[p.kind]
         return f"{p.kind} model: {prior}, {lik}, p(x) and p(z|x) by Bayes' rule" + \
-            (", Gaussian q" if p.gaussians else "")
+            (", Gaussian q" if p.gaussians else "") + nets
 
     def values(self, used_only: bool = False) -> dict[str, float]:
         """Every drawn number by name.  ``used_only``: of the per-index Gaussians (q_i) and the
@@ -559,6 +568,8 @@ class ConcreteModel:
                 suffix = f" {i + 1}" if len(m) > 1 else ""
                 out[f"{label} mean{suffix}"] = float(m[i])
                 out[f"{label} variance{suffix}"] = float(v[i])
+        for _, net in sorted(self.networks.items()):
+            out.update(net.values())
         for name, (w, c) in self.functions.items():
             for i in range(len(w)):
                 if used is not None and (name, i) not in used:
@@ -685,6 +696,8 @@ class ConcreteModel:
     # -- the interface the evaluator uses --------------------------------------
     def log_density(self, ev, d: Density, env: Env):
         p = self.plan
+        if d.name in self.networks:
+            return self.networks[d.name].log_density(ev, d, env)
         vs = tuple(role_of(v) for v in d.vars)
         gs = tuple(role_of(v) for v in d.given)
         if d.name.lower() != "p":
@@ -740,6 +753,8 @@ class ConcreteModel:
     def gaussian_params(self, ev, d: Density, env: Env):
         """(means, variances) when ``d`` is Gaussian in this model, else None."""
         p = self.plan
+        if d.name in self.networks:
+            return self.networks[d.name].gaussian_params(ev, d, env)
         if d.name.lower() != "p":
             m, v = self._gaussian(ev, d, env)
             return list(m), list(v)
@@ -754,6 +769,8 @@ class ConcreteModel:
 
     def measure(self, ev, d: Density, env: Env):
         p = self.plan
+        if d.name in self.networks:
+            return self.networks[d.name].measure(ev, d, env)
         depth = env.depth
         gp = self.gaussian_params(ev, d, env)
         if gp is not None:
@@ -819,6 +836,8 @@ class ConcreteModel:
 
     def role_dim(self, role):
         """Components of a model variable: k for a vector, 0 for a scalar, None if not a model variable."""
+        if any(role in net.plan.order for net in self.networks.values()):
+            return 0
         if role in (self.plan.latent, self.plan.observed):
             vec = self.plan.latent_is_vector if role == self.plan.latent else self.plan.observed_is_vector
             return (self.d if role == self.plan.latent else self.D) if vec else 0
@@ -962,6 +981,8 @@ def model_strategy(plan: Plan):
                                         _floats(draw, _VAR, PER_INDEX * n).reshape(PER_INDEX, n))
             else:
                 model.gaussians[key] = (_floats(draw, _REAL, n), _floats(draw, _VAR, n))
+        for letter, net in sorted(plan.networks.items()):
+            model.networks[letter] = draw_network(draw, net)
         for name in plan.functions:
             if name in plan.decoder_functions and plan.kind == BERNOULLI:
                 continue
