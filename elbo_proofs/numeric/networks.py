@@ -1,10 +1,9 @@
 """Linear-Gaussian Bayesian networks: concrete models for densities over several variables.
 
 A density letter gets a network when the Context declares a factorization of one of its joints into
-factors of the same letter (``p(x, z1, z2): p(z2) p(z1|z2) p(x|z1)``, ``Context.network``), or, for
-the model's letter p without a declaration, when its densities in a step are over more than two
-variables (then every variable is a child of all the variables before it by name: a full network,
-so any Gaussian joint).  Each variable v of the network is
+factors of the same letter (``p(x, z1, z2): p(z2) p(z1|z2) p(x|z1)``, ``Context.network``); only a
+declaration makes a network (p(x, z_1) next to p(x, z) may be the same density written with a
+draw of z, so variables are never guessed from names).  Each variable v of the network is
 
     v = sum_u w_vu u + b_v + e_v,   e_v ~ N(0, s2_v),
 
@@ -29,9 +28,12 @@ from hypothesis import strategies as st
 from ..terms import Context, Density
 from .evaluate import NumericFailure, Unevaluable, Vec, gaussian_nodes, normal_grid
 
-_WEIGHT = st.floats(-1.5, 1.5, allow_nan=False, allow_infinity=False)
-_OFFSET = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False)
-_NOISE = st.floats(0.2, 2.0, allow_nan=False, allow_infinity=False)
+# a weight or an offset is exactly 0 in about half the models (sparser networks: independences
+# beyond the declared ones, and densities concentrated where the drawn values are)
+_WEIGHT = st.one_of(st.just(0.0), st.floats(-1.5, 1.5, allow_nan=False, allow_infinity=False))
+_OFFSET = st.one_of(st.just(0.0), st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False))
+# noise variances from 0.01, so that densities above 1 (positive log-densities) occur
+_NOISE = st.floats(0.01, 2.25, allow_nan=False, allow_infinity=False)
 MAX_NETWORK = 8          # variables of one network
 
 
@@ -41,7 +43,6 @@ class NetworkPlan:
     order: tuple              # variable names, parents first
     given: tuple              # input names
     parents: tuple            # ((variable, (parent names...)), ...) in order
-    declared: bool            # from a declared factorization (else the full network)
 
     def parents_of(self, v: str) -> tuple:
         return dict(self.parents)[v]
@@ -56,40 +57,31 @@ def _names(vs) -> tuple:
     return tuple(out)
 
 
-def plan_networks(densities, ctx: Context, model_letters) -> dict:
+def plan_networks(densities, ctx: Context) -> dict:
     """{letter: NetworkPlan} for the letters of ``densities`` that get a network (see above)."""
     plans = {}
     letters = sorted({d.name for d in densities if isinstance(d, Density)})
     for name in letters:
         net = ctx.network(name)
-        if net is not None:
-            order, given, parents = net
-            plan = NetworkPlan(name, _names(order), _names(given),
-                               tuple((v.name, _names(parents.get(v, ()))) for v in order), True)
-        elif name in model_letters:
-            roles = sorted({v.name for d in densities if isinstance(d, Density) and d.name == name
-                            for v in d.vars + d.given if isinstance(v, sp.Symbol)})
-            if len(roles) <= 2 or any(ctx.family_of(d) is not None for d in densities
-                                      if isinstance(d, Density) and d.name == name):
-                continue
-            plan = NetworkPlan(name, tuple(roles), (), tuple((v, tuple(roles[:i])) for i, v in enumerate(roles)),
-                               False)
-        else:
+        if net is None:
             continue
+        order, given, parents = net
+        plan = NetworkPlan(name, _names(order), _names(given),
+                           tuple((v.name, _names(parents.get(v, ()))) for v in order))
         if len(plan.order) > MAX_NETWORK:
             raise Unevaluable(f"a network of {len(plan.order)} variables (at most {MAX_NETWORK})")
         for v in plan.order + plan.given:
             if ctx.is_vector(v):
                 raise Unevaluable(f"{v} is a vector; network variables are scalars")
-        for d in densities:
-            if isinstance(d, Density) and d.name == name and ctx.family_of(d) is not None:
+        for d in ctx.families:
+            if getattr(d, "name", None) == name:
                 raise Unevaluable(f"{d} has a declared family inside the network of {name}")
         plans[name] = plan
     return plans
 
 
 def draw_network(draw, plan: NetworkPlan) -> "Network":
-    """Hypothesis: the coefficients of a network (weights shrink to 0, noise to small values)."""
+    """Hypothesis: the coefficients of a network (weights shrink to 0, noise variances to 1)."""
     weights = {}
     for v, pa in plan.parents:
         for u in pa:
@@ -142,6 +134,26 @@ class Network:
             parts.append(f"{self.plan.name}({v}{'|' + ', '.join(pa) if pa else ''}) = N({v}; {mean}, s2)")
         return "linear-Gaussian network " + ", ".join(parts)
 
+    def _depends_on_input(self, A, B, k) -> bool:
+        """Whether the mean of A given B depends on input k in the network's structure: in a copy with
+        generic weights (drawn once, none 0), not in this draw (whose weights may be 0)."""
+        generic = getattr(self, "_generic", None)
+        if generic is None:
+            rng = np.random.default_rng(0)
+            weights = {key: float(rng.uniform(0.5, 1.5)) for key in self.weights}
+            generic = Network(self.plan, weights, {v: 0.0 for v in self.plan.order},
+                              {v: float(rng.uniform(0.5, 1.5)) for v in self.plan.order})
+            generic._generic = generic
+            self._generic = generic
+        a = [generic.index[v] for v in A]
+        b = [generic.index[v] for v in B]
+        coef = generic.gain[a, k]
+        if b:
+            S = generic.cov
+            K = S[np.ix_(a, b)] @ np.linalg.inv(S[np.ix_(b, b)])
+            coef = coef - K @ generic.gain[b, k]
+        return bool(np.any(np.abs(coef) > 1e-9))
+
     # -- Gaussian algebra ----------------------------------------------------------
     def conditional(self, A, B, inputs: dict):
         """(means of A as arrays, covariance of A) given B (names of variables with values) and the
@@ -165,7 +177,7 @@ class Network:
                 c = float(coef[i, k])
                 if g in inputs:
                     m = m + c * inputs[g]
-                elif abs(c) > 1e-9:
+                elif self._depends_on_input(A, B, k):
                     raise Unevaluable(f"{self.plan.name}({', '.join(A)}|{', '.join(B)}) leaves out {g}, "
                                       f"on which it depends in the network")
             for j in range(len(b)):

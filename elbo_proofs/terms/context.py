@@ -128,6 +128,9 @@ class Context:
     def factorize(self, joint, factors) -> None:
         """Declare ``joint = prod(factors)`` (see `check_factorization`; ValueError when it is not one)."""
         check_factorization(joint, factors)
+        if all(f.name == joint.name for f in factors) and self.network(joint.name) is not None:
+            raise ValueError(f"the network of {joint.name} is already declared (one factorization of a "
+                             f"joint into its own letter's factors per letter)")
         self.factorizations[joint] = tuple(factors)
 
     def network(self, name: str):

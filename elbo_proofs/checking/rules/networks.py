@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ...terms import Density, Expectation
+from ...terms import KL, Density, Expectation
+from ...terms.context import topological_order
 from .engine import rule
 
 
@@ -110,11 +111,29 @@ def iterated_expectation(f, eng, dist, var, raw_dist):
             continue
         by_var = {fac.vars[0]: fac for fac in factors}
         parents = {v: tuple(fac.given) for v, fac in by_var.items()}
-        from ...terms.context import topological_order
-
         order = topological_order(tuple(d.vars), parents)
         body = f
         for v in reversed(order):
             body = Expectation(body, v, by_var[v])
         return eng.canon(body)
     return None
+
+
+# -- inequalities: the posterior of a declared model ----------------------------------------------
+@rule("KL from the posterior of a declared network", "certificate", Expectation)
+def posterior_kl(node, ctx):
+    """For an E under a density d over some variables of a declared joint of the model (p(x, z1, z2)),
+    KL(d || p(those variables | the others)) >= 0: the candidate that certifies log p(x) >= ELBO."""
+    d = node.dist
+    if not isinstance(d, Density):
+        return ()
+    found = []
+    for joint in ctx.factorizations:
+        if joint.name not in ctx.model_densities or d.name == joint.name:
+            continue
+        if not set(d.vars) < set(joint.vars) or len(set(d.vars)) != len(d.vars):
+            continue
+        rest = tuple(v for v in joint.vars if v not in d.vars) + tuple(joint.given)
+        post = Density(joint.name, d.vars, rest)
+        found.append((f"KL({d} || {post}) >= 0", KL(d, post)))
+    return found
