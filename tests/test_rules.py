@@ -95,7 +95,8 @@ def test_which_densities_are_the_model_is_a_declaration():
     assert prove(a, b, "=", d.context).holds is not True
 
 
-RENAMING = {"mu": "nu", "sigma": "tau", "z": "w", "x": "y", "eps": "u", "m1": "a1", "s1": "b1"}
+# (to names no shipped derivation uses: y is the condition of cvae_elbo)
+RENAMING = {"mu": "nu", "sigma": "tau", "z": "w", "x": "obs", "eps": "u", "m1": "a1", "s1": "b1"}
 
 
 def _renamed(text):

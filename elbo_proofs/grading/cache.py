@@ -74,7 +74,7 @@ def _s(x) -> str:
         return repr(x)
 
 
-PRUNED_TABLES = ("families", "randoms", "lets", "samples", "functions")
+PRUNED_TABLES = ("families", "randoms", "lets", "samples", "functions", "factorizations")
 
 
 def _key_names(key) -> set[str]:

@@ -44,6 +44,7 @@ from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Norma
 from ..terms import conditions
 from ..terms.densities import density_vars
 from .evaluate import NODE_BUDGET, Env, NumericFailure, Unevaluable, Vec, find_family, gaussian_nodes, normal_grid
+from .networks import draw_network, plan_networks
 from .quadrature import binary_grid, lead
 
 # value ranges per declared kind
@@ -197,6 +198,8 @@ class Plan:
     decoder_functions: set = field(default_factory=set)
     sample_names: set = field(default_factory=set)
     indexed_keys: dict = field(default_factory=dict)  # Gaussian key -> index symbol (q_i)
+    networks: dict = field(default_factory=dict)      # density letter -> NetworkPlan (networks.py)
+    posterior_letter: str | None = None               # a model letter with a network: q may be its posterior
 
 
 def _declared_dim(name: str, ctx: Context):
@@ -331,9 +334,14 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
         for s in sp.sympify(dim).free_symbols:
             free.scalars.setdefault(s.name, s)
 
+    # letters with a network (a declared factorization into factors of the same letter)
+    plan.networks = plan_networks([d for d in free.densities if find_family(ctx, d) is None], ctx)
+    plan.posterior_letter = next((n for n in sorted(plan.networks) if n in ctx.model_densities), None)
     # the generative model for abstract p densities
     p_abstract, p_declared, others = [], [], []
     for d in free.densities:
+        if d.name in plan.networks:
+            continue
         fam = find_family(ctx, d)
         if d.name.lower() == "p":
             (p_declared if fam is not None else p_abstract).append(d)
@@ -513,19 +521,24 @@ class ConcreteModel:
     d: int = 1
     D: int = 1
     used: set = field(default_factory=set)           # (key, row) / (function, slot) looked up
+    networks: dict = field(default_factory=dict)     # density letter -> Network (networks.py)
+    q_is_posterior: bool = False                     # q densities are the network's exact conditionals
 
     # -- presentation ----------------------------------------------------------
     @property
     def name(self) -> str:
         p = self.plan
+        nets = "".join(f", {n}: {net.describe()}" for n, net in sorted(self.networks.items()))
+        if self.q_is_posterior:
+            nets += f", q is the exact posterior of {p.posterior_letter}"
         if p.kind == NO_MODEL:
-            return "declared families" + (", Gaussian q" if p.gaussians else "")
+            return "declared families" + (", Gaussian q" if p.gaussians else "") + nets
         prior = "declared p(z)" if p.prior_family is not None else "p(z) = N(m0, v0)"
         lik = {LINEAR_GAUSSIAN: "p(x|z) = N(x; a z + b, s2)",
                BERNOULLI: "p(x|z) = prod_k Bernoulli(x_k; sigmoid(w_k z + c_k))",
                DECLARED_LIKELIHOOD: "declared p(x|z)"}[p.kind]
         return f"{p.kind} model: {prior}, {lik}, p(x) and p(z|x) by Bayes' rule" + \
-            (", Gaussian q" if p.gaussians else "")
+            (", Gaussian q" if p.gaussians else "") + nets
 
     def values(self, used_only: bool = False) -> dict[str, float]:
         """Every drawn number by name.  ``used_only``: of the per-index Gaussians (q_i) and the
@@ -544,7 +557,11 @@ class ConcreteModel:
         for key, arr in self.params.items():
             for i, v in enumerate(arr, start=1):
                 out[labels.get(key, key) + (f" {i}" if len(arr) > 1 else "")] = float(v)
+        if self.plan.posterior_letter is not None and self.plan.gaussians:
+            out[f"q is the posterior of {self.plan.posterior_letter}"] = float(self.q_is_posterior)
         for key, label, _, _ in self.plan.gaussians:
+            if self.q_is_posterior and key[0] == "q":
+                continue   # not used: q is the network's conditional
             m, v = self.gaussians[key]
             if key in self.plan.indexed_keys:
                 for r in range(m.shape[0]):
@@ -559,6 +576,8 @@ class ConcreteModel:
                 suffix = f" {i + 1}" if len(m) > 1 else ""
                 out[f"{label} mean{suffix}"] = float(m[i])
                 out[f"{label} variance{suffix}"] = float(v[i])
+        for _, net in sorted(self.networks.items()):
+            out.update(net.values())
         for name, (w, c) in self.functions.items():
             for i in range(len(w)):
                 if used is not None and (name, i) not in used:
@@ -683,8 +702,24 @@ class ConcreteModel:
         return special.logsumexp(ll + np.log(w), axis=0)
 
     # -- the interface the evaluator uses --------------------------------------
+    def _as_posterior(self, d: Density):
+        """In a model where q is the posterior, the network's density of the same variables given
+        the same ones (q(z|x, y) is p(z|x, y)); None otherwise."""
+        letter = self.plan.posterior_letter
+        if not self.q_is_posterior or letter is None or d.name.lower() != "q" or d.name in self.networks:
+            return None
+        net = self.networks[letter].plan
+        names = [getattr(v, "name", None) for v in d.vars + d.given]
+        if any(n is None for n in names) or not {getattr(v, "name", None) for v in d.vars} <= set(net.order) \
+                or not set(names) <= set(net.order) | set(net.given):
+            return None
+        return Density(letter, d.vars, d.given)
+
     def log_density(self, ev, d: Density, env: Env):
         p = self.plan
+        d = self._as_posterior(d) or d
+        if d.name in self.networks:
+            return self.networks[d.name].log_density(ev, d, env)
         vs = tuple(role_of(v) for v in d.vars)
         gs = tuple(role_of(v) for v in d.given)
         if d.name.lower() != "p":
@@ -740,6 +775,9 @@ class ConcreteModel:
     def gaussian_params(self, ev, d: Density, env: Env):
         """(means, variances) when ``d`` is Gaussian in this model, else None."""
         p = self.plan
+        d = self._as_posterior(d) or d
+        if d.name in self.networks:
+            return self.networks[d.name].gaussian_params(ev, d, env)
         if d.name.lower() != "p":
             m, v = self._gaussian(ev, d, env)
             return list(m), list(v)
@@ -754,6 +792,9 @@ class ConcreteModel:
 
     def measure(self, ev, d: Density, env: Env):
         p = self.plan
+        d = self._as_posterior(d) or d
+        if d.name in self.networks:
+            return self.networks[d.name].measure(ev, d, env)
         depth = env.depth
         gp = self.gaussian_params(ev, d, env)
         if gp is not None:
@@ -819,6 +860,8 @@ class ConcreteModel:
 
     def role_dim(self, role):
         """Components of a model variable: k for a vector, 0 for a scalar, None if not a model variable."""
+        if any(role in net.plan.order for net in self.networks.values()):
+            return 0
         if role in (self.plan.latent, self.plan.observed):
             vec = self.plan.latent_is_vector if role == self.plan.latent else self.plan.observed_is_vector
             return (self.d if role == self.plan.latent else self.D) if vec else 0
@@ -962,6 +1005,11 @@ def model_strategy(plan: Plan):
                                         _floats(draw, _VAR, PER_INDEX * n).reshape(PER_INDEX, n))
             else:
                 model.gaussians[key] = (_floats(draw, _REAL, n), _floats(draw, _VAR, n))
+        for letter, net in sorted(plan.networks.items()):
+            model.networks[letter] = draw_network(draw, net)
+        if plan.posterior_letter is not None and plan.gaussians:
+            # q is the model's exact posterior in some models: the equality cases of the bounds
+            model.q_is_posterior = draw(st.booleans())
         for name in plan.functions:
             if name in plan.decoder_functions and plan.kind == BERNOULLI:
                 continue

@@ -6,6 +6,7 @@ the line and the step.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import sympy as sp
@@ -33,6 +34,7 @@ DECLARATIONS = {
     "samples": MapOf(Record({"index": Name(), "from": Text(max_length=MAX_LENGTH)},
                             required=frozenset({"index", "from"}), expected="a mapping with index: and from:")),
     "functions": MapOf(Either((Text(max_length=200), ListOf(Text(max_length=200), max_length=32)))),
+    "factorizations": MapOf(Text(max_length=MAX_LENGTH)),
     "densities": Either((Name(), ListOf(Name(), max_length=100, expected="a list of names"))),
     "assume": Either((Text(max_length=MAX_LENGTH, expected="an inequality such as beta >= 1"),
                       ListOf(Text(max_length=MAX_LENGTH, expected="an inequality such as beta >= 1"),
@@ -173,8 +175,22 @@ def build_context(data: dict, path=None) -> Context:
         var = ctx.symbol(str(name))
         ctx.samples[str(name)] = (ctx.indices[idx][0], var, dist)
         ctx.vector(str(name), ctx.indices[idx][2])
+    for key, value in _mapping(data, "factorizations", path).items():
+        _factorization(str(key), str(value), ctx, resolver, path, line_of(data, "factorizations"))
     _assumptions(data, ctx, path)
     return ctx
+
+
+def _factorization(key, text, ctx, resolver, path, line):
+    """``p(x, z1, z2): p(z2) p(z1|z2) p(x|z1)``: the joint is the product of the factors (written
+    side by side or with ``*``); ``Context.factorize`` checks that they form a Bayesian network."""
+    joint = _declared_density(key, ctx, resolver, path)
+    product = _expr(re.sub(r"\)\s+(?=[A-Za-z])", ")*", text.strip()), ctx, f"factorization of {key}", path)
+    factors = list(sp.Mul.make_args(product))
+    try:
+        ctx.factorize(joint, factors)
+    except ValueError as exc:
+        raise InputError(f"factorization of {key}: {exc}", file=path, line=line) from None
 
 
 def _assumptions(data, ctx: Context, path) -> None:

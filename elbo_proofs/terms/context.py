@@ -50,6 +50,9 @@ class Context:
     parameters: dict[str, tuple] = field(default_factory=dict)
     # assumptions on the parameters (beta >= 1, a > 0), in the order they were made; see conditions.py
     assumptions: list = field(default_factory=list)
+    # declared factorizations: joint density -> its factors (p(x, z1, z2) -> (p(z2), p(z1|z2), p(x|z1))),
+    # a Bayesian network whose local Markov property the rules use (see `factorization`)
+    factorizations: dict = field(default_factory=dict)
 
     def symbol(self, name: str) -> sp.Symbol:
         if name not in self.symbols:
@@ -119,8 +122,31 @@ class Context:
             dict(self.families), dict(self.randoms), dict(self.lets), dict(self.samples),
             dict(self.functions), set(self.density_names), set(self.model_densities),
             dict(self.parameters),
-            list(self.assumptions),
+            list(self.assumptions), dict(self.factorizations),
         )
+
+    def factorize(self, joint, factors) -> None:
+        """Declare ``joint = prod(factors)`` (see `check_factorization`; ValueError when it is not one)."""
+        check_factorization(joint, factors)
+        if all(f.name == joint.name for f in factors) and self.network(joint.name) is not None:
+            raise ValueError(f"the network of {joint.name} is already declared (one factorization of a "
+                             f"joint into its own letter's factors per letter)")
+        self.factorizations[joint] = tuple(factors)
+
+    def network(self, name: str):
+        """The declared network of the density letter ``name``: (variables in a topological order,
+        the given variables, {variable: its parents}), from a declared factorization of a joint of
+        ``name`` into factors of ``name`` alone; None where there is none."""
+        for joint, factors in self.factorizations.items():
+            if getattr(joint, "name", None) != name or any(f.name != name for f in factors):
+                continue
+            parents = {}
+            for f in factors:
+                for v in f.vars:
+                    parents[v] = tuple(f.given)
+            order = topological_order(tuple(joint.vars), parents)
+            return order, tuple(joint.given), parents
+        return None
 
     def sample_names(self, e) -> set[str]:
         """The declared samples (z for z_1 .. z_L) drawn in the term ``e``."""
@@ -190,3 +216,49 @@ def _is_draw_of(v, k, ctx: Context) -> bool:
         return False
     name = v.base.label.name
     return name == k.name and name in ctx.samples and len(v.indices) == 1
+
+
+def topological_order(vars_, parents) -> tuple:
+    """``vars_`` with every variable after its parents (ties by name); ValueError on a cycle."""
+    done, order = set(), []
+    pending = sorted(vars_, key=str)
+    while pending:
+        ready = [v for v in pending if all(u in done or u not in vars_ for u in parents.get(v, ()))]
+        if not ready:
+            raise ValueError("the factors form a cycle: " + ", ".join(str(v) for v in pending))
+        v = ready[0]
+        order.append(v)
+        done.add(v)
+        pending.remove(v)
+    return tuple(order)
+
+
+def check_factorization(joint, factors) -> None:
+    """That ``joint`` = prod(``factors``) is a Bayesian network: a density of abstract densities, every
+    variable of the joint the variable of exactly one factor, each factor conditioned on variables of
+    the joint or on its given variables, and no cycle.  ValueError naming what is wrong."""
+    from .densities import Density
+
+    if not isinstance(joint, Density):
+        raise ValueError(f"{joint} is not an abstract density")
+    if len(factors) < 2:
+        raise ValueError(f"{joint}: a factorization has at least two factors")
+    seen = []
+    allowed = set(joint.vars) | set(joint.given)
+    for f in factors:
+        if not isinstance(f, Density):
+            raise ValueError(f"factor {f} of {joint} is not an abstract density")
+        if len(f.vars) != 1:
+            raise ValueError(f"factor {f} of {joint}: each factor is the density of one variable")
+        for v in f.vars:
+            if v in seen:
+                raise ValueError(f"{v} is the variable of two factors of {joint}")
+            seen.append(v)
+        for g in f.given:
+            if g not in allowed or g in f.vars:
+                raise ValueError(f"factor {f} of {joint} is conditioned on {g}, not a variable of {joint}")
+    if set(seen) != set(joint.vars) or len(seen) != len(joint.vars):
+        missing = ", ".join(str(v) for v in joint.vars if v not in seen) or ", ".join(
+            str(v) for v in seen if v not in joint.vars)
+        raise ValueError(f"the factors of {joint} are not over its variables ({missing})")
+    topological_order(tuple(joint.vars), {f.vars[0]: tuple(f.given) for f in factors})

@@ -37,8 +37,9 @@ class Expectation(sp.Expr):
     def free_symbols(self):
         # the bound variable (and its components) is not free
         inner = self.function.free_symbols | self.dist.free_symbols
-        return {s for s in inner if not _same_var(s, self.var)} | (
-            self.dist.free_symbols - {self.var}
+        bound = tuple(self.var) if isinstance(self.var, sp.Tuple) else (self.var,)
+        return {s for s in inner if not any(_same_var(s, v) for v in bound)} | (
+            self.dist.free_symbols - set(bound)
         )
 
     def _sympystr(self, printer):
@@ -194,6 +195,8 @@ def depends_on(expr, var) -> bool:
 
     Occurrences bound by an inner E, sum or integral over the same name do not count.
     """
+    if isinstance(var, (tuple, sp.Tuple)):   # E over several variables: any one of them
+        return any(depends_on(expr, v) for v in var)
     name = var.name if hasattr(var, "name") else str(var)
     return _depends(expr, name)
 
@@ -206,7 +209,8 @@ def _depends(e, name) -> bool:
     if isinstance(e, sp.IndexedBase):
         return e.label.name == name
     if isinstance(e, Expectation):
-        if getattr(e.var, "name", None) == name:
+        bound = tuple(e.var) if isinstance(e.var, sp.Tuple) else (e.var,)
+        if any(getattr(v, "name", None) == name for v in bound):
             return False
         return _depends(e.function, name) or _depends(e.dist, name)
     if isinstance(e, SampleExpectation):
