@@ -95,7 +95,7 @@ def test_which_densities_are_the_model_is_a_declaration():
     assert prove(a, b, "=", d.context).holds is not True
 
 
-RENAMING = {"mu": "nu", "sigma": "tau", "z": "w", "x": "y", "eps": "u", "m1": "a1", "s1": "b1"}
+RENAMING = {"mu": "nu", "sigma": "tau", "z": "w", "x": "y", "eps": "u", "m1": "a1", "s1": "b1", "f": "g"}
 
 
 def _renamed(text):

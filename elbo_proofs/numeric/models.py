@@ -197,6 +197,9 @@ class Plan:
     decoder_functions: set = field(default_factory=set)
     sample_names: set = field(default_factory=set)
     indexed_keys: dict = field(default_factory=dict)  # Gaussian key -> index symbol (q_i)
+    # Gaussian key -> the declared parameters of its density (parameters: {q: [theta]}): its mean and
+    # variance move with them
+    parameter_keys: dict = field(default_factory=dict)
 
 
 def _declared_dim(name: str, ctx: Context):
@@ -424,6 +427,11 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
             plan.indexed_keys[key] = index
             label = f"{d} with {index}="
         keys[key] = (key, label, dim, is_vec)
+        params = tuple(getattr(t, "name", str(t)) for t in ctx.parameters.get(d.name, ()))
+        if params:
+            plan.parameter_keys[key] = tuple(dict.fromkeys(plan.parameter_keys.get(key, ()) + params))
+            for t in ctx.parameters.get(d.name, ()):
+                free.scalars.setdefault(t.name, t)
     plan.gaussians = list(keys.values())
     plan.functions = sorted(free.functions)
 
@@ -509,6 +517,9 @@ class ConcreteModel:
     vectors: dict
     params: dict = field(default_factory=dict)       # generative model: prior_mean, prior_var, a, b, s2, w, c
     gaussians: dict = field(default_factory=dict)    # key -> (means, variances)
+    # key -> {parameter: (slopes of the means, slopes of the log-variances)} for densities declared
+    # with parameters: mean = m + a theta, variance = v exp(b theta)
+    slopes: dict = field(default_factory=dict)
     functions: dict = field(default_factory=dict)    # name -> (w, c)
     d: int = 1
     D: int = 1
@@ -559,6 +570,12 @@ class ConcreteModel:
                 suffix = f" {i + 1}" if len(m) > 1 else ""
                 out[f"{label} mean{suffix}"] = float(m[i])
                 out[f"{label} variance{suffix}"] = float(v[i])
+        for key, label, _, _ in self.plan.gaussians:
+            for name, (a, b) in self.slopes.get(key, {}).items():
+                for i in range(len(a)):
+                    suffix = f" {i + 1}" if len(a) > 1 else ""
+                    out[f"{label} mean slope in {name}{suffix}"] = float(a[i])
+                    out[f"{label} log-variance slope in {name}{suffix}"] = float(b[i])
         for name, (w, c) in self.functions.items():
             for i in range(len(w)):
                 if used is not None and (name, i) not in used:
@@ -735,6 +752,10 @@ class ConcreteModel:
             i = ev.integer(sp.Symbol(index, integer=True), env)
             self.used.add((key, (i - 1) % PER_INDEX))
             m, v = m[(i - 1) % PER_INDEX], v[(i - 1) % PER_INDEX]
+        for name, (a, b) in self.slopes.get(key, {}).items():
+            t = ev.scalar(sp.Symbol(name, real=True), env)
+            m = [mi + ai * t for mi, ai in zip(m, a)]
+            v = [vi * np.exp(bi * t) for vi, bi in zip(v, b)]
         return m, v
 
     def gaussian_params(self, ev, d: Density, env: Env):
@@ -863,6 +884,7 @@ _PRIOR_VAR = st.floats(0.5, 2.0, allow_nan=False, allow_infinity=False)
 _POS = st.floats(0.3, 2.5, allow_nan=False, allow_infinity=False)
 _VAR = st.floats(0.1, 2.25, allow_nan=False, allow_infinity=False)
 _NOISE = st.floats(0.01, 2.25, allow_nan=False, allow_infinity=False)
+_SLOPE = st.floats(-0.5, 0.5, allow_nan=False, allow_infinity=False)
 
 
 # the default ranges of KIND_STRATEGIES, to place a range that assumptions move elsewhere
@@ -962,6 +984,8 @@ def model_strategy(plan: Plan):
                                         _floats(draw, _VAR, PER_INDEX * n).reshape(PER_INDEX, n))
             else:
                 model.gaussians[key] = (_floats(draw, _REAL, n), _floats(draw, _VAR, n))
+            for name in plan.parameter_keys.get(key, ()):
+                model.slopes.setdefault(key, {})[name] = (_floats(draw, _SLOPE, n), _floats(draw, _SLOPE, n))
         for name in plan.functions:
             if name in plan.decoder_functions and plan.kind == BERNOULLI:
                 continue
