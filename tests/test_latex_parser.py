@@ -195,6 +195,28 @@ def test_derivatives():
     assert P(r"\frac{d}{d\mu} \mu^2") == sp.Derivative(mu ** 2, mu)
 
 
+@pytest.mark.parametrize("latex", [
+    r"\nabla_\theta \mathbb{E}_{q_\theta(z)}[f(z)]",
+    r"\nabla_{\theta} \mathbb{E}_{q_{\theta}(z)}[f(z)]",
+    r"\partial_\theta \mathbb{E}_{q_\theta(z)}[f(z)]",
+    r"\frac{\partial}{\partial \theta} \mathbb{E}_{q_\theta(z)}[f(z)]",
+    r"\frac{d}{d\theta} \mathbb{E}_{z \sim q_\theta(z)}\left[f(z)\right]",
+])
+def test_gradient_of_an_expectation_declares_the_parameter_of_its_density(latex):
+    env = LatexEnv(Context())
+    theta = sp.Symbol("theta", real=True)
+    q = Density("q", (z,))
+    assert P(latex, env) == sp.Derivative(Expectation(sp.Function("f", real=True)(z), z, q), theta)
+    assert env.context.parameters == {"q": (theta,)}
+
+
+def test_densities_carrying_parameters_declare_them():
+    env = LatexEnv(Context())
+    P(r"\log p_\theta(x|z) + \log q_\phi(z|x) + \log r(z) + \log p(x; \psi)", env)
+    names = {k: {s.name for s in v} for k, v in env.context.parameters.items()}
+    assert names == {"p": {"theta", "psi"}, "q": {"phi"}}
+
+
 def test_normals():
     assert P(r"\mathcal{N}(z; \mu, \sigma^2)") == Normal(z, mu, sigma ** 2)
     assert P(r"\mathcal{N}(z; 0, I)") == Normal(z, 0, 1)
@@ -223,7 +245,8 @@ def test_unknown_functions_are_opaque():
     (r"g(z) + \mathcal{O}(\lambda^2)", "order"),
     (r"\nabla t", "nabla"),
     (r"\nabla_\theta t", "does not appear"),
-    (r"\frac{\partial}{\partial \theta} \mathbb{E}_{q_\theta(z)}[f(z)]", "depends on theta"),
+    (r"\frac{\partial}{\partial \theta} f_\theta(z)", "through its subscript"),
+    (r"\nabla_\theta f(z)", "does not appear"),
     (r"g(z^{(i+1)})", "superscript"),
     (r"\frac{\partial g}{\partial z}", "not defined"),
     (r"\foo{x}", "\\foo"),

@@ -270,8 +270,11 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
     ctx = context
     plan = Plan(ctx)
     free = _Free(ctx)
+    differentiated = set()
     for e in exprs:
-        free.walk(sp.sympify(e))
+        e = sp.sympify(e)
+        free.walk(e)
+        differentiated |= {getattr(v, "name", None) for d in e.atoms(sp.Derivative) for v in d.variables}
     # densities with declared families bring the symbols of their families
     seen = set()
     frontier = list(free.densities)
@@ -427,11 +430,15 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
             plan.indexed_keys[key] = index
             label = f"{d} with {index}="
         keys[key] = (key, label, dim, is_vec)
-        params = tuple(getattr(t, "name", str(t)) for t in ctx.parameters.get(d.name, ()))
+        # a declared parameter moves the density only where the step differentiates with respect
+        # to it (elsewhere q_theta is just some Gaussian, and theta need not be drawn)
+        params = tuple(getattr(t, "name", str(t)) for t in ctx.parameters.get(d.name, ())
+                       if getattr(t, "name", None) in differentiated)
         if params:
             plan.parameter_keys[key] = tuple(dict.fromkeys(plan.parameter_keys.get(key, ()) + params))
             for t in ctx.parameters.get(d.name, ()):
-                free.scalars.setdefault(t.name, t)
+                if t.name in params:
+                    free.scalars.setdefault(t.name, t)
     plan.gaussians = list(keys.values())
     plan.functions = sorted(free.functions)
 
