@@ -191,3 +191,27 @@ def test_the_score_atom_is_never_evaluated_by_sympy():
     assert s.doit() == s
     assert to_plain(s) and "theta" in to_plain(s)
     assert r"\nabla_{\theta}" in to_latex(s)
+
+
+# -- the model's densities with a declared parameter move with it in the numeric models ----------
+MODEL = parse_derivation("""\
+title: t
+symbols: {theta: real, x: real, z: real}
+functions: {f: x}
+parameters: {p: [theta]}
+steps: ["1", "1"]
+""").context
+
+
+@pytest.mark.parametrize("lhs, rhs, holds", [
+    ("d/dtheta(E[x ~ p(x)](f(x)))", "E[x ~ p(x)](f(x)*d/dtheta(log(p(x))))", True),
+    ("d/dtheta(E[x ~ p(x)](f(x)))", "-E[x ~ p(x)](f(x)*d/dtheta(log(p(x))))", False),
+    ("d/dtheta(E[x ~ p(x)](f(x)))", "E[x ~ p(x)](f(x)*d/dtheta(p(x)))", False),
+    ("E[z ~ p(z|x)](d/dtheta(log(p(x, z))))", "0", False),
+])
+def test_a_model_density_with_a_parameter_is_differentiated_and_checked(lhs, rhs, holds):
+    v = check_step(P(lhs, MODEL), P(rhs, MODEL), "=", MODEL, examples=20)
+    assert not v.contradiction, v.message
+    assert v.status is (Status.PROVED if holds else Status.REFUTED), v.message
+    if not holds:
+        assert any("slope in theta" in k for k in v.counterexample.values), v.counterexample.values

@@ -200,6 +200,9 @@ class Plan:
     # Gaussian key -> the declared parameters of its density (parameters: {q: [theta]}): its mean and
     # variance move with them
     parameter_keys: dict = field(default_factory=dict)
+    # the declared parameters of the model's p densities that the step differentiates with respect to:
+    # the prior's mean and variance and the likelihood's offset move with them
+    model_parameters: tuple = ()
 
 
 def _declared_dim(name: str, ctx: Context):
@@ -440,6 +443,12 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
                 if t.name in params:
                     free.scalars.setdefault(t.name, t)
     plan.gaussians = list(keys.values())
+    if plan.kind != NO_MODEL:
+        moving = [t for name in ctx.model_densities for t in ctx.parameters.get(name, ())
+                  if t.name in differentiated]
+        plan.model_parameters = tuple(dict.fromkeys(t.name for t in moving))
+        for t in moving:
+            free.scalars.setdefault(t.name, t)
     plan.functions = sorted(free.functions)
 
     # dimensions the model needs are drawn too
@@ -527,6 +536,8 @@ class ConcreteModel:
     # key -> {parameter: (slopes of the means, slopes of the log-variances)} for densities declared
     # with parameters: mean = m + a theta, variance = v exp(b theta)
     slopes: dict = field(default_factory=dict)
+    # parameter -> {"prior_mean" | "prior_var" | "b": slopes} for the model's declared parameters
+    model_slopes: dict = field(default_factory=dict)
     functions: dict = field(default_factory=dict)    # name -> (w, c)
     d: int = 1
     D: int = 1
@@ -583,6 +594,10 @@ class ConcreteModel:
                     suffix = f" {i + 1}" if len(a) > 1 else ""
                     out[f"{label} mean slope in {name}{suffix}"] = float(a[i])
                     out[f"{label} log-variance slope in {name}{suffix}"] = float(b[i])
+        for name, per in self.model_slopes.items():
+            for key, arr in per.items():
+                for i, v in enumerate(arr, start=1):
+                    out[f"{labels.get(key, key)} slope in {name}" + (f" {i}" if len(arr) > 1 else "")] = float(v)
         for name, (w, c) in self.functions.items():
             for i in range(len(w)):
                 if used is not None and (name, i) not in used:
@@ -610,10 +625,27 @@ class ConcreteModel:
     def _pack(self, comps, is_vector: bool):
         return Vec(comps) if is_vector else comps[0]
 
+    def _param(self, key, ev, env):
+        """A parameter of the generative model, moved by the declared parameters of p (mean and offset
+        by a theta, variance times exp(b theta)) where the step differentiates with respect to them."""
+        value = self.params[key]
+        if not self.model_slopes:
+            return value
+        out = [x for x in value]
+        for name, per in self.model_slopes.items():
+            if key not in per:
+                continue
+            t = ev.scalar(sp.Symbol(name, real=True), env)
+            if key == "prior_var":
+                out = [x * np.exp(s * t) for x, s in zip(out, per[key])]
+            else:
+                out = [x + s * t for x, s in zip(out, per[key])]
+        return out
+
     def _prior(self, ev, env):
         fam = self.plan.prior_family
         if fam is None:
-            return list(self.params["prior_mean"]), list(self.params["prior_var"])
+            return list(self._param("prior_mean", ev, env)), list(self._param("prior_var", ev, env))
         gp = ev.gaussian_params(fam, env)
         if gp is None:
             raise Unevaluable(f"declared prior {fam} is not Gaussian")
@@ -632,7 +664,7 @@ class ConcreteModel:
     def _log_lik(self, ev, env, xs, zs):
         p = self.plan
         if p.kind == LINEAR_GAUSSIAN:
-            a, b, s2 = self.params["a"], self.params["b"], self.params["s2"]
+            a, b, s2 = self.params["a"], self._param("b", ev, env), self.params["s2"]
             total = 0.0
             for k in range(self.D):
                 mean = a[k] * zs[k % self.d] + b[k]
@@ -652,7 +684,7 @@ class ConcreteModel:
     def _posterior_gaussian(self, ev, env, xs):
         """Closed-form posterior of the linear-Gaussian model: per coordinate (means, variances)."""
         m0, v0 = self._prior(ev, env)
-        a, b, s2 = self.params["a"], self.params["b"], self.params["s2"]
+        a, b, s2 = self.params["a"], self._param("b", ev, env), self.params["s2"]
         prec = [1.0 / v0[i] for i in range(self.d)]
         lin = [m0[i] / v0[i] for i in range(self.d)]
         for k in range(self.D):
@@ -830,7 +862,7 @@ class ConcreteModel:
         p = self.plan
         depth = env.depth
         if p.kind == LINEAR_GAUSSIAN:
-            a, b, s2 = self.params["a"], self.params["b"], self.params["s2"]
+            a, b, s2 = self.params["a"], self._param("b", ev, env), self.params["s2"]
             t, w = normal_grid(self.D, env)
             nodes = [a[k] * zs[k % self.d] + b[k] + np.sqrt(s2[k]) * t[k] for k in range(self.D)]
             return nodes, w
@@ -984,6 +1016,14 @@ def model_strategy(plan: Plan):
             elif plan.kind == BERNOULLI:
                 model.params["w"] = _floats(draw, _REAL, model.D)
                 model.params["c"] = _floats(draw, _REAL, model.D)
+            for name in plan.model_parameters:
+                per = {}
+                if plan.prior_family is None:
+                    per["prior_mean"] = _floats(draw, _SLOPE, model.d)
+                    per["prior_var"] = _floats(draw, _SLOPE, model.d)
+                if plan.kind == LINEAR_GAUSSIAN:
+                    per["b"] = _floats(draw, _SLOPE, model.D)
+                model.model_slopes[name] = per
         for key, _, dim, _ in plan.gaussians:
             n = _dim_value(dim, scalars)
             if key in plan.indexed_keys:
