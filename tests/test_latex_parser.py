@@ -464,3 +464,15 @@ def test_a_letter_applied_to_a_density_of_the_text_is_a_functional_of_it():
     J = P("J(r)", env)
     assert J == sp.Symbol("J", real=True)
     assert P(r"\mathbb{E}_{r}[z]", env) == Expectation(z, z, Density("r", (z,)))
+
+
+def test_a_density_written_without_the_parameter_it_carries_elsewhere_is_not_differentiated():
+    """p_theta(x) in one place and p(x, z) in another: whether p(x, z) depends on theta is not said, so a
+    derivative with respect to theta of it is refused rather than read either way."""
+    env = LatexEnv(Context())
+    P(r"\nabla_\theta \mathbb{E}_{p_\theta(x)}[f(x)]", env)
+    with pytest.raises(InputError) as info:
+        P(r"\mathbb{E}_{q_\theta(z)}[\nabla_\theta \log p(x, z) - \nabla_\theta \log q_\theta(z)]", env)
+    assert "written without the theta" in info.value.message
+    # the bare letter (E_q) stands for the density written with its parameter
+    assert P(r"\nabla_\theta \mathbb{E}_{q}[f(z)]", env).has(sp.Derivative)

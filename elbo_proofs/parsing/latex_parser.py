@@ -184,6 +184,9 @@ class LatexTermBuilder(Transformer_NonRecursive):
         self.env = env
         self.ctx = env.context
         self.r = env.resolver
+        # density letters written in this expression with arguments but without a parameter (p(x, z)
+        # where the text writes p_theta elsewhere): whether they depend on it is not said
+        self.unsubscripted: set[str] = set()
 
     # -- symbols --------------------------------------------------------------
     def symbol(self, tok, scripts):
@@ -352,6 +355,9 @@ class LatexTermBuilder(Transformer_NonRecursive):
                     if isinstance(g, SymRef):
                         self._carries(dname, g.name)
                 seps, groups = seps[:-1], groups[:-1]
+            else:
+                if not sub:
+                    self.unsubscripted.add(dname)
             if seps not in ([], ["|"]) or any(len(g) == 0 for g in groups):
                 raise InputError(f"{name}(...): a density is written {name}(x) or {name}(x|z)")
             if sub in PARAMETER_SUBSCRIPTS:
@@ -681,6 +687,13 @@ class LatexTermBuilder(Transformer_NonRecursive):
         name = getattr(v, "name", None)
         if name is None:
             return
+        for d in body.atoms(Density):
+            if d.name in self.unsubscripted and any(getattr(t, "name", None) == name
+                                                    for t in self.ctx.parameters.get(d.name, ())):
+                # p(x, z) here, p_theta(x) elsewhere: the text may mean a density that does not depend on theta
+                raise InputError(f"a derivative with respect to {name} of {d}, written without the {name} that "
+                                 f"{d.name} carries elsewhere in the text, is not checked (whether it depends on "
+                                 f"{name} is not said)")
         for f in body.atoms(sp.core.function.AppliedUndef):
             if name in type(f).__name__.split("_")[1:]:
                 raise InputError(f"a derivative with respect to {name} of {type(f).__name__}, which depends on "
