@@ -195,6 +195,28 @@ def test_derivatives():
     assert P(r"\frac{d}{d\mu} \mu^2") == sp.Derivative(mu ** 2, mu)
 
 
+@pytest.mark.parametrize("latex", [
+    r"\nabla_\theta \mathbb{E}_{q_\theta(z)}[f(z)]",
+    r"\nabla_{\theta} \mathbb{E}_{q_{\theta}(z)}[f(z)]",
+    r"\partial_\theta \mathbb{E}_{q_\theta(z)}[f(z)]",
+    r"\frac{\partial}{\partial \theta} \mathbb{E}_{q_\theta(z)}[f(z)]",
+    r"\frac{d}{d\theta} \mathbb{E}_{z \sim q_\theta(z)}\left[f(z)\right]",
+])
+def test_gradient_of_an_expectation_declares_the_parameter_of_its_density(latex):
+    env = LatexEnv(Context())
+    theta = sp.Symbol("theta", real=True)
+    q = Density("q", (z,))
+    assert P(latex, env) == sp.Derivative(Expectation(sp.Function("f", real=True)(z), z, q), theta)
+    assert env.context.parameters == {"q": (theta,)}
+
+
+def test_densities_carrying_parameters_declare_them():
+    env = LatexEnv(Context())
+    P(r"\log p_\theta(x|z) + \log q_\phi(z|x) + \log r(z) + \log p(x; \psi)", env)
+    names = {k: {s.name for s in v} for k, v in env.context.parameters.items()}
+    assert names == {"p": {"theta", "psi"}, "q": {"phi"}}
+
+
 def test_normals():
     assert P(r"\mathcal{N}(z; \mu, \sigma^2)") == Normal(z, mu, sigma ** 2)
     assert P(r"\mathcal{N}(z; 0, I)") == Normal(z, 0, 1)
@@ -223,7 +245,8 @@ def test_unknown_functions_are_opaque():
     (r"g(z) + \mathcal{O}(\lambda^2)", "order"),
     (r"\nabla t", "nabla"),
     (r"\nabla_\theta t", "does not appear"),
-    (r"\frac{\partial}{\partial \theta} \mathbb{E}_{q_\theta(z)}[f(z)]", "depends on theta"),
+    (r"\frac{\partial}{\partial \theta} f_\theta(z)", "through its subscript"),
+    (r"\nabla_\theta f(z)", "does not appear"),
     (r"g(z^{(i+1)})", "superscript"),
     (r"\frac{\partial g}{\partial z}", "not defined"),
     (r"\foo{x}", "\\foo"),
@@ -441,3 +464,15 @@ def test_a_letter_applied_to_a_density_of_the_text_is_a_functional_of_it():
     J = P("J(r)", env)
     assert J == sp.Symbol("J", real=True)
     assert P(r"\mathbb{E}_{r}[z]", env) == Expectation(z, z, Density("r", (z,)))
+
+
+def test_a_density_written_without_the_parameter_it_carries_elsewhere_is_not_differentiated():
+    """p_theta(x) in one place and p(x, z) in another: whether p(x, z) depends on theta is not said, so a
+    derivative with respect to theta of it is refused rather than read either way."""
+    env = LatexEnv(Context())
+    P(r"\nabla_\theta \mathbb{E}_{p_\theta(x)}[f(x)]", env)
+    with pytest.raises(InputError) as info:
+        P(r"\mathbb{E}_{q_\theta(z)}[\nabla_\theta \log p(x, z) - \nabla_\theta \log q_\theta(z)]", env)
+    assert "written without the theta" in info.value.message
+    # the bare letter (E_q) stands for the density written with its parameter
+    assert P(r"\nabla_\theta \mathbb{E}_{q}[f(z)]", env).has(sp.Derivative)

@@ -96,7 +96,7 @@ def test_which_densities_are_the_model_is_a_declaration():
 
 
 # (to names no shipped derivation uses: y is the condition of cvae_elbo)
-RENAMING = {"mu": "nu", "sigma": "tau", "z": "w", "x": "obs", "eps": "u", "m1": "a1", "s1": "b1"}
+RENAMING = {"mu": "nu", "sigma": "tau", "z": "w", "x": "obs", "eps": "u", "m1": "a1", "s1": "b1", "f": "g"}
 
 
 def _renamed(text):

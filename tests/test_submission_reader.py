@@ -441,3 +441,16 @@ def test_a_mixture_in_prose_and_a_named_family_of_quantities_are_definitions():
     # p(x) = \sum_z p(x, z) is a claim (a sum of densities, not of named families)
     claim = read("Since $p(x) = \\sum_{z} p(x, z)$, we have\n\n$$a = b$$\n")
     assert len(claim.chains) == 2
+
+
+def test_a_parameter_shown_later_in_the_text_holds_for_the_lines_before(tmp_path):
+    """q_theta written after the gradient that uses the bare q: the reader knows it from the start."""
+    from elbo_proofs.parsing.submission import read_submission
+
+    p = tmp_path / "order.md"
+    p.write_text("The gradient:\n\n$$\\nabla_\\theta \\mathbb{E}_{q}[f(z)] = 0$$\n\nwhere the density is "
+                 "$q_\\theta(z)$.\n")
+    sub = read_submission(p)
+    assert {k: [t.name for t in v] for k, v in sub.context.parameters.items()} == {"q": ["theta"]}
+    (line,) = [m for ch in sub.chains for m in ch.lines if m.expr is not None and m.expr.has(sp.Derivative)]
+    assert line.line == 3

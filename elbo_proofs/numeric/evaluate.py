@@ -704,6 +704,9 @@ class Evaluator:
             index = self.integer(args[0], env)
             args = args[1:]
         inputs = [self.var_value(a, env) for a in args]
+        if declared is not None and index is None and len(args) < len(declared):
+            # f declared as a function of (z, theta) and written f(z): it still depends on theta
+            inputs += [self.var_value(a, env) for a in declared[len(args):]]
         return self.model.function(name, index, inputs)
 
 

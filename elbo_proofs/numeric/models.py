@@ -200,6 +200,12 @@ class Plan:
     indexed_keys: dict = field(default_factory=dict)  # Gaussian key -> index symbol (q_i)
     networks: dict = field(default_factory=dict)      # density letter -> NetworkPlan (networks.py)
     posterior_letter: str | None = None               # a model letter with a network: q may be its posterior
+    # Gaussian key -> the declared parameters of its density (parameters: {q: [theta]}): its mean and
+    # variance move with them
+    parameter_keys: dict = field(default_factory=dict)
+    # the declared parameters of the model's p densities that the step differentiates with respect to:
+    # the prior's mean and variance and the likelihood's offset move with them
+    model_parameters: tuple = ()
 
 
 def _declared_dim(name: str, ctx: Context):
@@ -270,8 +276,11 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
     ctx = context
     plan = Plan(ctx)
     free = _Free(ctx)
+    differentiated = set()
     for e in exprs:
-        free.walk(sp.sympify(e))
+        e = sp.sympify(e)
+        free.walk(e)
+        differentiated |= {getattr(v, "name", None) for d in e.atoms(sp.Derivative) for v in d.variables}
     # densities with declared families bring the symbols of their families
     seen = set()
     frontier = list(free.densities)
@@ -432,7 +441,22 @@ def make_plan(exprs, context: Context, estimator: bool = False) -> Plan:
             plan.indexed_keys[key] = index
             label = f"{d} with {index}="
         keys[key] = (key, label, dim, is_vec)
+        # a declared parameter moves the density only where the step differentiates with respect
+        # to it (elsewhere q_theta is just some Gaussian, and theta need not be drawn)
+        params = tuple(getattr(t, "name", str(t)) for t in ctx.parameters.get(d.name, ())
+                       if getattr(t, "name", None) in differentiated)
+        if params:
+            plan.parameter_keys[key] = tuple(dict.fromkeys(plan.parameter_keys.get(key, ()) + params))
+            for t in ctx.parameters.get(d.name, ()):
+                if t.name in params:
+                    free.scalars.setdefault(t.name, t)
     plan.gaussians = list(keys.values())
+    if plan.kind != NO_MODEL:
+        moving = [t for name in ctx.model_densities for t in ctx.parameters.get(name, ())
+                  if t.name in differentiated]
+        plan.model_parameters = tuple(dict.fromkeys(t.name for t in moving))
+        for t in moving:
+            free.scalars.setdefault(t.name, t)
     plan.functions = sorted(free.functions)
 
     # dimensions the model needs are drawn too
@@ -517,6 +541,11 @@ class ConcreteModel:
     vectors: dict
     params: dict = field(default_factory=dict)       # generative model: prior_mean, prior_var, a, b, s2, w, c
     gaussians: dict = field(default_factory=dict)    # key -> (means, variances)
+    # key -> {parameter: (slopes of the means, slopes of the log-variances)} for densities declared
+    # with parameters: mean = m + a theta, variance = v exp(b theta)
+    slopes: dict = field(default_factory=dict)
+    # parameter -> {"prior_mean" | "prior_var" | "b": slopes} for the model's declared parameters
+    model_slopes: dict = field(default_factory=dict)
     functions: dict = field(default_factory=dict)    # name -> (w, c)
     d: int = 1
     D: int = 1
@@ -578,6 +607,16 @@ class ConcreteModel:
                 out[f"{label} variance{suffix}"] = float(v[i])
         for _, net in sorted(self.networks.items()):
             out.update(net.values())
+        for key, label, _, _ in self.plan.gaussians:
+            for name, (a, b) in self.slopes.get(key, {}).items():
+                for i in range(len(a)):
+                    suffix = f" {i + 1}" if len(a) > 1 else ""
+                    out[f"{label} mean slope in {name}{suffix}"] = float(a[i])
+                    out[f"{label} log-variance slope in {name}{suffix}"] = float(b[i])
+        for name, per in self.model_slopes.items():
+            for key, arr in per.items():
+                for i, v in enumerate(arr, start=1):
+                    out[f"{labels.get(key, key)} slope in {name}" + (f" {i}" if len(arr) > 1 else "")] = float(v)
         for name, (w, c) in self.functions.items():
             for i in range(len(w)):
                 if used is not None and (name, i) not in used:
@@ -605,10 +644,27 @@ class ConcreteModel:
     def _pack(self, comps, is_vector: bool):
         return Vec(comps) if is_vector else comps[0]
 
+    def _param(self, key, ev, env):
+        """A parameter of the generative model, moved by the declared parameters of p (mean and offset
+        by a theta, variance times exp(b theta)) where the step differentiates with respect to them."""
+        value = self.params[key]
+        if not self.model_slopes:
+            return value
+        out = [x for x in value]
+        for name, per in self.model_slopes.items():
+            if key not in per:
+                continue
+            t = ev.scalar(sp.Symbol(name, real=True), env)
+            if key == "prior_var":
+                out = [x * np.exp(s * t) for x, s in zip(out, per[key])]
+            else:
+                out = [x + s * t for x, s in zip(out, per[key])]
+        return out
+
     def _prior(self, ev, env):
         fam = self.plan.prior_family
         if fam is None:
-            return list(self.params["prior_mean"]), list(self.params["prior_var"])
+            return list(self._param("prior_mean", ev, env)), list(self._param("prior_var", ev, env))
         gp = ev.gaussian_params(fam, env)
         if gp is None:
             raise Unevaluable(f"declared prior {fam} is not Gaussian")
@@ -627,7 +683,7 @@ class ConcreteModel:
     def _log_lik(self, ev, env, xs, zs):
         p = self.plan
         if p.kind == LINEAR_GAUSSIAN:
-            a, b, s2 = self.params["a"], self.params["b"], self.params["s2"]
+            a, b, s2 = self.params["a"], self._param("b", ev, env), self.params["s2"]
             total = 0.0
             for k in range(self.D):
                 mean = a[k] * zs[k % self.d] + b[k]
@@ -647,7 +703,7 @@ class ConcreteModel:
     def _posterior_gaussian(self, ev, env, xs):
         """Closed-form posterior of the linear-Gaussian model: per coordinate (means, variances)."""
         m0, v0 = self._prior(ev, env)
-        a, b, s2 = self.params["a"], self.params["b"], self.params["s2"]
+        a, b, s2 = self.params["a"], self._param("b", ev, env), self.params["s2"]
         prec = [1.0 / v0[i] for i in range(self.d)]
         lin = [m0[i] / v0[i] for i in range(self.d)]
         for k in range(self.D):
@@ -770,6 +826,10 @@ class ConcreteModel:
             i = ev.integer(sp.Symbol(index, integer=True), env)
             self.used.add((key, (i - 1) % PER_INDEX))
             m, v = m[(i - 1) % PER_INDEX], v[(i - 1) % PER_INDEX]
+        for name, (a, b) in self.slopes.get(key, {}).items():
+            t = ev.scalar(sp.Symbol(name, real=True), env)
+            m = [mi + ai * t for mi, ai in zip(m, a)]
+            v = [vi * np.exp(bi * t) for vi, bi in zip(v, b)]
         return m, v
 
     def gaussian_params(self, ev, d: Density, env: Env):
@@ -843,7 +903,7 @@ class ConcreteModel:
         p = self.plan
         depth = env.depth
         if p.kind == LINEAR_GAUSSIAN:
-            a, b, s2 = self.params["a"], self.params["b"], self.params["s2"]
+            a, b, s2 = self.params["a"], self._param("b", ev, env), self.params["s2"]
             t, w = normal_grid(self.D, env)
             nodes = [a[k] * zs[k % self.d] + b[k] + np.sqrt(s2[k]) * t[k] for k in range(self.D)]
             return nodes, w
@@ -906,6 +966,7 @@ _PRIOR_VAR = st.floats(0.5, 2.0, allow_nan=False, allow_infinity=False)
 _POS = st.floats(0.3, 2.5, allow_nan=False, allow_infinity=False)
 _VAR = st.floats(0.1, 2.25, allow_nan=False, allow_infinity=False)
 _NOISE = st.floats(0.01, 2.25, allow_nan=False, allow_infinity=False)
+_SLOPE = st.floats(-0.5, 0.5, allow_nan=False, allow_infinity=False)
 
 
 # the default ranges of KIND_STRATEGIES, to place a range that assumptions move elsewhere
@@ -998,6 +1059,14 @@ def model_strategy(plan: Plan):
             elif plan.kind == BERNOULLI:
                 model.params["w"] = _floats(draw, _REAL, model.D)
                 model.params["c"] = _floats(draw, _REAL, model.D)
+            for name in plan.model_parameters:
+                per = {}
+                if plan.prior_family is None:
+                    per["prior_mean"] = _floats(draw, _SLOPE, model.d)
+                    per["prior_var"] = _floats(draw, _SLOPE, model.d)
+                if plan.kind == LINEAR_GAUSSIAN:
+                    per["b"] = _floats(draw, _SLOPE, model.D)
+                model.model_slopes[name] = per
         for key, _, dim, _ in plan.gaussians:
             n = _dim_value(dim, scalars)
             if key in plan.indexed_keys:
@@ -1005,6 +1074,8 @@ def model_strategy(plan: Plan):
                                         _floats(draw, _VAR, PER_INDEX * n).reshape(PER_INDEX, n))
             else:
                 model.gaussians[key] = (_floats(draw, _REAL, n), _floats(draw, _VAR, n))
+            for name in plan.parameter_keys.get(key, ()):
+                model.slopes.setdefault(key, {})[name] = (_floats(draw, _SLOPE, n), _floats(draw, _SLOPE, n))
         for letter, net in sorted(plan.networks.items()):
             model.networks[letter] = draw_network(draw, net)
         if plan.posterior_letter is not None and plan.gaussians:

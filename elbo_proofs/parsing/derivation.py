@@ -35,6 +35,7 @@ DECLARATIONS = {
                             required=frozenset({"index", "from"}), expected="a mapping with index: and from:")),
     "functions": MapOf(Either((Text(max_length=200), ListOf(Text(max_length=200), max_length=32)))),
     "factorizations": MapOf(Text(max_length=MAX_LENGTH)),
+    "parameters": MapOf(Either((Name(), ListOf(Name(), max_length=32, expected="a list of names")))),
     "densities": Either((Name(), ListOf(Name(), max_length=100, expected="a list of names"))),
     "assume": Either((Text(max_length=MAX_LENGTH, expected="an inequality such as beta >= 1"),
                       ListOf(Text(max_length=MAX_LENGTH, expected="an inequality such as beta >= 1"),
@@ -161,6 +162,7 @@ def build_context(data: dict, path=None) -> Context:
         if isinstance(value, PointlessNormal):
             value = value.at(density.vars[0], ctx)
         ctx.families[density] = value
+    _parameters(data, ctx, resolver, path)
     for name, family in _mapping(data, "random", path).items():
         sym = ctx.symbol(str(name))
         value = _family(str(family), ctx, path, f"random '{name}'")
@@ -191,6 +193,28 @@ def _factorization(key, text, ctx, resolver, path, line):
         ctx.factorize(joint, factors)
     except ValueError as exc:
         raise InputError(f"factorization of {key}: {exc}", file=path, line=line) from None
+
+
+def _parameters(data, ctx: Context, resolver, path) -> None:
+    """``parameters: {q: [mu, sigma]}``: the abstract density q depends on the declared symbols mu and
+    sigma (a derivative with respect to one of them differentiates q)."""
+    for name, params in _mapping(data, "parameters", path).items():
+        params = params if isinstance(params, list) else [params]
+        dname = resolver.density_name(str(name))
+        if dname is None:
+            raise InputError(f"parameters '{name}': not a density name (declare it under densities: or "
+                             "distributions:)", file=path, line=line_of(data, "parameters"))
+        syms = []
+        for p in params:
+            p = str(p)
+            if p not in ctx.symbols or ctx.is_vector(p):
+                raise InputError(f"parameters '{name}': '{p}' is not a declared symbol (declare it under symbols:)",
+                                 file=path, line=line_of(data, "parameters"))
+            if p in {getattr(v, "name", "") for d in ctx.families for v in d.vars + d.given}:
+                raise InputError(f"parameters '{name}': '{p}' is a variable of a density, not a parameter",
+                                 file=path, line=line_of(data, "parameters"))
+            syms.append(ctx.symbols[p])
+        ctx.parameters[dname] = tuple(dict.fromkeys(tuple(ctx.parameters.get(dname, ())) + tuple(syms)))
 
 
 def _assumptions(data, ctx: Context, path) -> None:

@@ -184,6 +184,9 @@ class LatexTermBuilder(Transformer_NonRecursive):
         self.env = env
         self.ctx = env.context
         self.r = env.resolver
+        # density letters written in this expression with arguments but without a parameter (p(x, z)
+        # where the text writes p_theta elsewhere): whether they depend on it is not said
+        self.unsubscripted: set[str] = set()
 
     # -- symbols --------------------------------------------------------------
     def symbol(self, tok, scripts):
@@ -350,12 +353,15 @@ class LatexTermBuilder(Transformer_NonRecursive):
                 # p(x; theta), p(x | z; theta): what follows the semicolon are parameters
                 for g in groups[-1]:
                     if isinstance(g, SymRef):
-                        self.env.density_params.setdefault(dname, set()).add(g.name)
+                        self._carries(dname, g.name)
                 seps, groups = seps[:-1], groups[:-1]
+            else:
+                if not sub:
+                    self.unsubscripted.add(dname)
             if seps not in ([], ["|"]) or any(len(g) == 0 for g in groups):
                 raise InputError(f"{name}(...): a density is written {name}(x) or {name}(x|z)")
             if sub in PARAMETER_SUBSCRIPTS:
-                self.env.density_params.setdefault(dname, set()).add(sub)
+                self._carries(dname, sub)
             vars_ = [self.value(a) for a in groups[0]]
             given = [self.value(a) for a in groups[1]] if len(groups) > 1 else []
             d = r.density(dname, vars_, given)
@@ -653,6 +659,14 @@ class LatexTermBuilder(Transformer_NonRecursive):
         self._no_hidden_dependence(body, v)
         return sp.Derivative(body, v)
 
+    def _carries(self, dname: str, parameter: str) -> None:
+        """q_theta(z), p(x; theta): the density depends on the parameter, a declaration the checker
+        reads (``Context.parameters``) when it differentiates with respect to it."""
+        self.env.density_params.setdefault(dname, set()).add(parameter)
+        sym = self.r.name(parameter)
+        if isinstance(sym, sp.Symbol) and sym not in self.ctx.parameters.get(dname, ()):
+            self.ctx.parameters[dname] = tuple(self.ctx.parameters.get(dname, ())) + (sym,)
+
     def _dependencies(self, body) -> set:
         """The symbols a term depends on, through declared families and reparameterizations too."""
         out = set(body.free_symbols)
@@ -660,6 +674,8 @@ class LatexTermBuilder(Transformer_NonRecursive):
             if d in self.ctx.families:
                 out |= sp.sympify(self.ctx.families[d]).free_symbols
                 out |= {ix.base.label for ix in sp.sympify(self.ctx.families[d]).atoms(sp.Indexed)}
+        for d in body.atoms(Density):
+            out |= set(self.ctx.parameters.get(d.name, ()))
         for s in list(out):
             if s in self.ctx.lets:
                 out |= sp.sympify(self.ctx.lets[s]).free_symbols
@@ -672,11 +688,12 @@ class LatexTermBuilder(Transformer_NonRecursive):
         if name is None:
             return
         for d in body.atoms(Density):
-            if d in self.ctx.families:
-                continue  # a declared family shows how it depends on its parameters
-            if name in self.env.density_params.get(d.name, ()):
-                raise InputError(f"a derivative with respect to {name} of {d}, which depends on {name} "
-                                 f"through its subscript, is not checked")
+            if d.name in self.unsubscripted and any(getattr(t, "name", None) == name
+                                                    for t in self.ctx.parameters.get(d.name, ())):
+                # p(x, z) here, p_theta(x) elsewhere: the text may mean a density that does not depend on theta
+                raise InputError(f"a derivative with respect to {name} of {d}, written without the {name} that "
+                                 f"{d.name} carries elsewhere in the text, is not checked (whether it depends on "
+                                 f"{name} is not said)")
         for f in body.atoms(sp.core.function.AppliedUndef):
             if name in type(f).__name__.split("_")[1:]:
                 raise InputError(f"a derivative with respect to {name} of {type(f).__name__}, which depends on "
@@ -937,8 +954,8 @@ def clean_latex(text: str, *, wide_expectations: bool = False) -> str:
     # \int_\mathcal{X}, \int_{\mathbb{R}^d}: an integral over the whole space
     text = re.sub(r"(\\i?int)\s*_\s*(?:\{\s*\\(?:mathcal|mathbb)\s*\{?\s*[A-Z]\s*\}?(?:\^\s*\{?[A-Za-z0-9]+\}?)?\s*\}"
                   r"|\\(?:mathcal|mathbb)\s*\{?\s*[A-Z]\s*\}?)", r"\1 ", text)
-    # \nabla_\theta f: the gradient with respect to one parameter, read as the partial derivative
-    text = re.sub(r"\\nabla\s*_\s*(\{[^{}]*\}|\\[A-Za-z]+|[A-Za-z])", lambda m: "\\frac{\\partial}{\\partial %s}"
+    # \nabla_\theta f, \partial_\theta f: the gradient with respect to one parameter, read as the partial derivative
+    text = re.sub(r"\\(?:nabla|partial)\s*_\s*(\{[^{}]*\}|\\[A-Za-z]+|[A-Za-z])", lambda m: "\\frac{\\partial}{\\partial %s}"
                   % m.group(1).strip("{}"), text)
     text = _braced_symbol_powers(text)
     text = bracket_bare_expectations(text, wide=wide_expectations)

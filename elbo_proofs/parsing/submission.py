@@ -1538,6 +1538,15 @@ def _seed(env: LatexEnv, found: LatexEnv, chains: list) -> None:
         ctx.vector(name, renew(dims.get(name, old.vectors[name][1])))
     env.seen = {k: list(v) for k, v in found.seen.items()}
     env.sample_indices |= found.sample_indices
+    # the parameters densities carry anywhere in the text (q_theta(z), p(x; theta)), known from the start,
+    # so that a derivative read before the line that shows the parameter means the same
+    for name, params in old.parameters.items():
+        for t in params:
+            sym = ctx.symbols.get(t.name) or ctx.symbol(t.name)
+            if sym not in ctx.parameters.get(name, ()):
+                ctx.parameters[name] = tuple(ctx.parameters.get(name, ())) + (sym,)
+    for name, params in found.density_params.items():
+        env.density_params.setdefault(name, set()).update(params)
 
 
 def _vector_dims(chains: list, skip: set) -> dict:

@@ -149,6 +149,38 @@ class SampleExpectation(sp.Expr):
             printer.doprint(self.function))
 
 
+class Partial(sp.Expr):
+    """d/dtheta of a term that depends on theta only through the declarations (an abstract density
+    q_theta declared under ``parameters:``, an opaque function declared with theta): the checker's
+    name for a derivative SymPy cannot see.  ``Partial(log(q(z)), theta)`` is the score of q.
+
+    Unlike ``sp.Derivative`` it is never evaluated by SymPy (``doit``, ``simplify``): theta is not
+    visible in the term, so SymPy would call the derivative 0.
+    """
+
+    is_commutative = True
+
+    def __new__(cls, f, theta):
+        return sp.Expr.__new__(cls, sp.sympify(f), theta)
+
+    @property
+    def expr(self):
+        return self.args[0]
+
+    @property
+    def theta(self):
+        return self.args[1]
+
+    def _eval_is_real(self):
+        return self.expr.is_real
+
+    def doit(self, **hints):
+        return self
+
+    def _sympystr(self, printer):
+        return "d/d{}({})".format(printer.doprint(self.theta), printer.doprint(self.expr))
+
+
 def over_draws(e, ctx):
     """An E written over a declared sample's variable of a term holding its draws,
     ``E[z ~ q(z|x)](f(z_1, ..., z_L))`` (``Context.over_samples``), as the `SampleExpectation` over

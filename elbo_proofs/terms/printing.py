@@ -133,6 +133,9 @@ class PlainPrinter(StrPrinter):
         d = "d" if order == 1 else f"d^{order}"
         return f"{d}/{vs} ({self._print(expr.expr)})"
 
+    def _print_Partial(self, expr):
+        return f"d/d{self._print(expr.theta)} ({self._print(expr.expr)})"
+
     def _print_Expectation(self, expr):
         return f"E_{{{self._print(expr.var)} ~ {self._print(expr.dist)}}}[{self._print(expr.function)}]"
 
@@ -199,6 +202,9 @@ class MathLatexPrinter(LatexPrinter):
 
     def _print_Float(self, expr):
         return number_latex(expr)
+
+    def _print_Partial(self, expr):
+        return rf"\nabla_{{{self._print(expr.theta)}}} {self._print(expr.expr)}"
 
     def _print_Expectation(self, expr):
         return (rf"\mathbb{{E}}_{{{self._print(expr.var)} \sim {self._print(expr.dist)}}}"

@@ -1,7 +1,7 @@
-"""Definitions of the operators: KL, entropy, variance, derivatives.
+"""Definitions of the operators: KL, entropy, variance.
 
-KL(a || b) = E_a[log a - log b], H[a] = -E_a[log a], Var[f] = E[f^2] - E[f]^2,
-and a derivative of a term is the derivative of its canonical form.
+KL(a || b) = E_a[log a - log b], H[a] = -E_a[log a], Var[f] = E[f^2] - E[f]^2.
+Derivatives are the `gradients` family of rules.
 """
 from __future__ import annotations
 
@@ -36,12 +36,3 @@ def variance_definition(e, eng):
     """Var[f] = E[f^2] - E[f]^2 under the same density."""
     f, v, d = e.args
     return eng.canon(Expectation(f**2, v, d) - Expectation(f, v, d) ** 2)
-
-
-@rule("differentiation", "term", sp.Derivative)
-def differentiation(e, eng):
-    """d/dv of a term is the derivative of its canonical form (left as is where SymPy cannot)."""
-    result = eng.canon(e.expr)
-    for v, n in e.variable_count:
-        result = sp.diff(result, v, n)
-    return result if result.has(sp.Derivative) else eng.canon(result)
