@@ -601,6 +601,11 @@ def log_est(e):
     return Estimate(float(log(e.mean)), e.se / e.mean)
 
 
+def shifted(e, c):
+    """An estimate plus a constant."""
+    return Estimate(float(e.mean + c), e.se)
+
+
 def iwae(m, K, replicates=100000):
     """E over z_1..z_K ~ q of log (1/K) sum_k p(x, z_k)/q(z_k)."""
     return m.estimate(lambda s: log(np.mean(exp(m.log_joint(s) - m.log_q(s)), axis=1)), K, replicates)
@@ -630,6 +635,26 @@ SPECS["iwae_reversed.md"] = Spec(uni, [
     (3, "=", lambda m: iwae(m, m.K)),
     (5, ">=", lambda m: log_est(avg_weight(m, m.K))),
     (7, "=", LOGPX),
+])
+
+SPECS["iwae_weights_defined.md"] = Spec(uni, [
+    (3, None, lambda m: m.E_q(lambda z: m.joint(z) / m.q(z))),
+    (3, "=", lambda m: m.E_q(lambda z: m.joint(z) / m.q(z))),
+    (3, "=", lambda m: m.evidence()),
+], [
+    (5, None, LOGPX),
+    (5, "=", lambda m: log_est(avg_weight(m, m.K))),
+    (7, ">=", lambda m: iwae(m, m.K)),
+])
+
+SPECS["iwae_weights_missing_mean.md"] = Spec(uni, [
+    (3, None, lambda m: m.E_q(lambda z: m.joint(z) / m.q(z))),
+    (3, "=", lambda m: m.E_q(lambda z: m.joint(z) / m.q(z))),
+    (3, "=", lambda m: m.evidence()),
+], [
+    (5, None, LOGPX),
+    (5, "=", lambda m: shifted(log_est(avg_weight(m, m.K)), log(m.K))),
+    (7, "=", lambda m: shifted(log_est(avg_weight(m, m.K)), log(m.K))),
 ])
 
 SPECS["iwae_k1_elbo.md"] = Spec(uni, [
