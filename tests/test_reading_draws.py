@@ -206,3 +206,33 @@ def test_messages_about_unusable_assumptions_speak_of_the_mathematics():
                    "$$\\mathbb{E}_{q(z)}[z] = \\mathbb{E}_{q(z)}[z]$$\n")
     text = " ".join(result.notes + [s.message for s in result.steps])
     assert "symbols:" not in text and "distributions:" not in text and "samples:" not in text
+
+
+# -- a quantity named inside or at the end of a chain ------------------------------------------------
+NAMED = ("$$\\log p(x) \\geq \\mathbb{E}_{q(z|x)}\\left[\\log p(x, z) - \\log q(z|x)\\right] = \\mathcal{B}$$\n\n"
+         "$$\\mathcal{B} %s$$\n")
+
+
+def test_a_name_at_the_end_of_a_chain_names_the_expression_before_it():
+    sub = read(NAMED % "\\leq \\log p(x)")
+    assert {str(k): str(v) for k, v in sub.definitions.items()} == {
+        "B": "E[z ~ q(z | x)](log(p(x, z)) - log(q(z | x)))"}
+    assert verdicts(grade(NAMED % "\\leq \\log p(x)")) == {1: ["valid", "valid"], 3: ["valid"]}
+    # a chain that starts with the name defines it by its head: the two agree here
+    assert verdicts(grade(NAMED % "= \\log p(x) - D_{KL}(q(z|x) \\| p(z|x))")) == {1: ["valid", "valid"],
+                                                                                      3: ["valid"]}
+
+
+def test_a_false_claim_about_a_name_defined_at_the_end_of_a_chain_is_found():
+    assert verdicts(grade(NAMED % "\\geq \\log p(x)"))[3] == ["invalid"]
+
+
+def test_a_name_inside_a_chain_names_the_expression_after_it_in_each_of_its_readings():
+    sub = read("$$\\mathcal{L}_K = \\mathbb{E}_{z_{1:K} \\sim q(z|x)}\\left[\\log \\frac{1}{K}\\sum_{k=1}^{K} "
+               "\\frac{p(x, z_k)}{q(z_k|x)}\\right]$$\n\n"
+               "$$\\mathcal{L}_K \\geq \\mathcal{L}_1 = \\mathbb{E}_{q(z|x)}\\left[\\log \\frac{p(x, z)}{q(z|x)}\\right]$$\n")
+    defined = {str(k) for k in sub.definitions}
+    assert defined == {"L_K", "L_1"}
+    # L_K stands for its expression in both readings of the \log there
+    l_k = next(k for k in sub.definitions if str(k) == "L_K")
+    assert len(sub.readings[l_k]) == 1

@@ -127,10 +127,15 @@ class LatexEnv:
         self.notes: list[str] = []
 
     def density_variables(self) -> set:
+        """The names of the variables densities are written at (z for q(z), q(z_k) and q(z_j)); the
+        index k of a draw z_k is no variable (so K, the number of draws, is not read as k)."""
         names = set()
         for d in list(self.context.families) + [d for lst in self.seen.values() for d in lst]:
             for v in getattr(d, "vars", ()):
-                names |= {getattr(s, "name", "") for s in v.free_symbols}
+                v = sp.sympify(v)
+                draws = {ix: ix.base.label for ix in v.atoms(sp.Indexed)}
+                names |= {getattr(s, "name", "") for s in v.xreplace(draws).free_symbols
+                          if not (isinstance(s, sp.Symbol) and s.is_integer)}
         return names
 
     # densities --------------------------------------------------------------

@@ -839,12 +839,35 @@ class _Reader:
             if head.expr is not None and first is not None and first.relation == "=" and _is_name(head.expr, env):
                 if head.expr not in definitions and head.expr not in first.expr.free_symbols:
                     definitions[head.expr] = first.expr
+                    head.readings.extend((alt, what) for alt, what in first.readings
+                                         if head.expr not in alt.free_symbols and (alt, what) not in head.readings)
                     notes.append(f"line {head.line}: {head.expr} is defined as {first.expr}")
             elif head.expr is not None and first is not None and first.relation == "=" \
                     and _is_indexed_name(head.expr, env):
                 # r_k = ...: one definition per index the text uses (r_j in a sum over j is the same r)
                 if _define_indexed(head.expr, first.expr, ctx, definitions):
                     notes.append(f"line {head.line}: {head.expr} is defined as {first.expr}")
+        # a new quantity named inside or at the end of a chain ('... \geq B = \mathcal{L}_K',
+        # '\mathcal{L}_K \geq \mathcal{L}_1 = B') and nowhere defined: it names the expression it equals
+        for ch in chains:
+            for k, m in enumerate(ch.lines[1:], start=1):
+                if m.expr is None or not _is_name(m.expr, env) or m.expr in definitions:
+                    continue
+                nxt = ch.lines[k + 1] if k + 1 < len(ch.lines) else None
+                prev = ch.lines[k - 1]
+                if nxt is not None and nxt.relation == "=" and nxt.expr is not None:
+                    source = nxt
+                elif nxt is None and m.relation == "=" and prev.expr is not None:
+                    source = prev
+                else:
+                    continue
+                value = source.expr
+                if m.expr not in value.free_symbols and not _is_name(value, env):
+                    definitions[m.expr] = value
+                    # the name stands for its expression in every reading of that expression
+                    m.readings.extend((alt, what) for alt, what in source.readings
+                                      if m.expr not in alt.free_symbols and (alt, what) not in m.readings)
+                    notes.append(f"line {m.line}: {m.expr} names {value}")
         return chains, definitions
 
     def _intent(self, ch: Chain, notes: list) -> bool:
