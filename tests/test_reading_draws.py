@@ -236,3 +236,27 @@ def test_a_name_inside_a_chain_names_the_expression_after_it_in_each_of_its_read
     # L_K stands for its expression in both readings of the \log there
     l_k = next(k for k in sub.definitions if str(k) == "L_K")
     assert len(sub.readings[l_k]) == 1
+
+
+# -- a density letter with a parameter of its declared family as subscript ----------------------------
+def test_a_subscript_that_is_a_parameter_of_the_declared_family_is_no_part_of_the_density():
+    sub = read("For $q_\\mu(z) = \\mathcal{N}(z; \\mu, \\sigma^2)$ the score is "
+               "$\\nabla_\\mu \\log q_\\mu(z) = \\frac{z - \\mu}{\\sigma^2}$.\n\n"
+               "$$\\mathbb{E}_{q_\\mu}\\left[z^2\\right] = \\mu^2 + \\sigma^2$$\n")
+    assert {str(d): str(f) for d, f in sub.context.families.items()} == {"q(z)": "N(z; mu, sigma**2)"}
+    assert [str(m.expr) for ch in sub.chains for m in ch.lines] == [
+        "Derivative(log(q(z)), mu)", "(-mu + z)/sigma**2", "E[z ~ q(z)](z**2)", "mu**2 + sigma**2"]
+
+
+def test_without_such_a_declaration_a_subscripted_letter_stays_what_it_was():
+    # q_mu(x), a network output (cs4641)
+    sub = read("The encoder outputs $\\mu = q_\\mu(x)$.\n\n$$q_\\mu(x) + q_\\mu(x) = 2 q_\\mu(x)$$\n")
+    assert "q" not in sub.context.parameters
+    assert [str(m.expr) for m in sub.chains[-1].lines] == ["2*q_mu(x)", "2*q_mu(x)"]
+
+
+@pytest.mark.parametrize("score, verdict", [("\\frac{z - \\mu}{\\sigma^2}", "valid"),
+                                            ("\\frac{\\mu - z}{\\sigma^2}", "invalid")])
+def test_the_score_of_a_declared_density_with_its_parameter_as_subscript_is_decided(score, verdict):
+    text = f"For $q_\\mu(z) = \\mathcal{{N}}(z; \\mu, \\sigma^2)$ the score is $\\nabla_\\mu \\log q_\\mu(z) = {score}$.\n"
+    assert verdicts(grade(text)) == {1: [verdict]}

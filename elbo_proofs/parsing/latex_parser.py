@@ -26,7 +26,7 @@ from .expr_parser import MAX_EXPONENT, bind_distribution, check_bounds, safe_pow
 from .latex_tokens import (drop_unmatched_closers, rewrite_angle_brackets, rewrite_divergence_letters,
                            rewrite_expectation_powers, rewrite_over, scope_end, tokenize, unwrap_braced_operators,
                            widen_logs, widen_sums)
-from .names import PARAMETER_SUBSCRIPTS, NameResolver, PointlessNormal
+from .names import PARAMETER_SUBSCRIPTS, NameResolver, PointlessNormal, parameter_names
 
 MAX_LATEX_LENGTH = 4000
 
@@ -391,7 +391,8 @@ class LatexTermBuilder(Transformer_NonRecursive):
             self.env.notes.append(f"{head.base}(.|.) is read as a density (it is written with a conditional bar)")
         dname = r.density_name(name)
         sub = name.partition("_")[2]
-        if dname is not None and (not sub or sub in PARAMETER_SUBSCRIPTS or sub.isdigit() or sub in self.ctx.indices):
+        if dname is not None and (not sub or sub in PARAMETER_SUBSCRIPTS or sub.isdigit() or sub in self.ctx.indices
+                                  or sub in parameter_names(self.ctx, dname)):
             if ";" in seps and seps.index(";") >= len(seps) - 1 and seps[:-1] in ([], ["|"]):
                 # p(x; theta), p(x | z; theta): what follows the semicolon are parameters
                 for g in groups[-1]:
@@ -473,7 +474,8 @@ class LatexTermBuilder(Transformer_NonRecursive):
 
     def _is_bare_density(self, a) -> bool:
         return (isinstance(a, SymRef) and self.r.density_name(a.name) is not None and a.label is None
-                and (not a.subs or a.subs[-1] in PARAMETER_SUBSCRIPTS))
+                and (not a.subs or a.subs[-1] in PARAMETER_SUBSCRIPTS
+                     or a.subs[-1] in parameter_names(self.ctx, a.base)))
 
     def _density_arg(self, a):
         if self._is_bare_density(a):

@@ -793,6 +793,7 @@ class _Reader:
 
     def _interpret(self, env: LatexEnv, decls: list[_Decl], chains_latex: list[list], *, discovery: bool):
         ctx = env.context
+        _declared_parameters(env, decls)
         definitions: dict = {}
         notes = self.notes if not discovery else []
         order = {"sim": 0, "eq": 0, "stdnormal": 1, "samples": 2, "assume": 3}
@@ -1618,6 +1619,30 @@ def _density_calls(latex: str, limit: int = 20) -> list[str]:
         if len(out) >= limit:
             break
     return out
+
+
+_SUBSCRIPTED_DENSITY = re.compile(r"^\s*([pqPQr])\s*_\s*(\{\s*\\?[A-Za-z]+\s*\}|\\[A-Za-z]+|[A-Za-z])\s*\(")
+
+
+def _declared_parameters(env: LatexEnv, decls: list) -> None:
+    """'$q_\\mu(z) = \\mathcal{N}(z; \\mu, \\sigma^2)$': a density letter whose subscript is a parameter of
+    the family it is declared to be is that density with that parameter (q_mu is q, depending on mu through
+    its family), not a function named q_mu."""
+    for d in decls:
+        if d.kind not in ("eq", "sim") or not _FAMILY_RHS.match(d.rhs):
+            continue
+        m = _SUBSCRIPTED_DENSITY.match(d.lhs)
+        if not m:
+            continue
+        sub = m.group(2).strip("{} ")
+        name = _base_name(sub)
+        if name in ("eps",) or not re.search(r"(?<![A-Za-z])" + re.escape(sub) + r"(?![A-Za-z])", d.rhs):
+            continue
+        letter = m.group(1)
+        sym = env.context.symbol(name) if name not in env.context.indices else None
+        if sym is not None and sym not in env.context.parameters.get(letter, ()):
+            env.context.parameters[letter] = tuple(env.context.parameters.get(letter, ())) + (sym,)
+            env.density_params.setdefault(letter, set()).add(name)
 
 
 def _seed(env: LatexEnv, found: LatexEnv, chains: list) -> None:

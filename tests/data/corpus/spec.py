@@ -489,6 +489,21 @@ SPECS["score_function_identity.md"] = Spec(uni, [
     (14, "=", lambda m: 2 * m.mu),
 ])
 
+SPECS["score_function_qmu_sign.md"] = Spec(uni, [
+    (3, None, lambda m: m.grad(lambda mm: mm.log_q(m.z0), "mu")),
+    (3, "=", lambda m: (m.mu - m.z0) / m.sigma ** 2),
+], [
+    (5, None, lambda m: m.E_q(lambda z: score_mu(m, z))),
+    (5, "=", lambda m: m.E_q(lambda z: (c(z) - m.mu[0]) / m.sigma[0] ** 2)),
+    (5, "=", lambda m: 0.0),
+], [
+    (11, None, lambda m: m.grad(EZ2, "mu")),
+    (11, "=", lambda m: m.E_q(lambda z: score_mu(m, z) * c(z) ** 2)),
+    (12, "=", lambda m: m.E_q(lambda z: m.grad(lambda mm: mm.log_q(z), "mu") * c(z) ** 2)),
+    (13, "=", lambda m: m.E_q(lambda z: c(z) ** 2 * (c(z) - m.mu[0]) / m.sigma[0] ** 2)),
+    (14, "=", lambda m: 2 * m.mu),
+])
+
 SPECS["score_function_log_missing.md"] = Spec(uni, [
     (5, None, lambda m: m.grad(EZ2, "mu")),
     (5, "=", lambda m: m.E_q(lambda z: score_mu(m, z) * c(z) ** 2)),
