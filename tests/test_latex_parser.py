@@ -9,7 +9,7 @@ from elbo_proofs.errors import InputError
 from elbo_proofs.parsing import parse_expression
 from elbo_proofs.parsing.latex_parser import LatexEnv, parse_latex
 from elbo_proofs.parsing.names import PointlessNormal
-from elbo_proofs.terms import KL, Context, Density, Entropy, Expectation, Normal, Variance
+from elbo_proofs.terms import KL, Context, Density, Entropy, Expectation, Normal, SampleExpectation, Variance
 
 R = dict(real=True)
 x, z, X, mu, eps = (sp.Symbol(n, **R) for n in ("x", "z", "X", "mu", "eps"))
@@ -422,9 +422,12 @@ def test_unbraced_font_and_accent_arguments():
     assert P(r"\hat\mu") == sp.Symbol("mu_hat", real=True)
 
 
-def test_a_range_of_indices_is_refused_not_read_as_one_variable():
-    with pytest.raises(InputError, match="range of indices"):
-        P(r"\mathbb{E}_{z_{1:K} \sim q(z|x)}\left[\log p(x, z_1)\right]")
+def test_a_range_of_indices_is_never_read_as_one_variable():
+    # under an expectation it is the draws z_1 .. z_K (tests/test_reading_draws.py); elsewhere it is refused
+    t = P(r"\mathbb{E}_{z_{1:K} \sim q(z|x)}\left[\log p(x, z_1)\right]")
+    assert isinstance(t, SampleExpectation) and "z_1K" not in str(t)
+    with pytest.raises(InputError, match="several draws at once"):
+        P(r"\log p(x, z_{1:K})")
 
 
 def test_a_product_of_powers_around_a_bracket():

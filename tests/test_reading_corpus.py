@@ -43,21 +43,8 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ("corpus", "bernoulli_decoder_sign.md", "first_error"):
         "hat{x}_j, 'the j-th output of the decoder' in prose, is read as a plain real, so most drawn models "
         "take the log of a negative number and the sign flip of line 5 is not decided",
-    ("corpus", "iwae_reversed.md", "first_error"):
-        "an expectation over several draws z_{1:K} is not read, so the reversed Jensen step of line 5 is not "
-        "decided",
-    ("corpus", "iwae_estimator_missing_mean.md", "first_error"):
-        "E over z_1, \\dots, z_K is not read (an ellipsis is not an expression) and z_k is not taken as declared "
-        "by '$z_k \\sim q(z|x)$' in prose, so line 7 is not decided",
     ("corpus", "em_free_energy_entropy_sign.md", "first_error"):
         "p(x, z=k) (an argument fixed to a value) is not read, so line 8 is not decided",
-    ("corpus", "em_mixture_jensen.md", "no_false_alarm"):
-        "the conditions q_k > 0 and sum_k q_k = 1 in prose are graded as claims (line 1) and are not given to "
-        "the checker, so the Jensen step of line 3 is called wrong",
-    ("corpus", "iwae_bound.md", "no_false_alarm"):
-        "line 3: w_k, defined in the same sentence ('let w_k = ...'), is not bound, so E[w_k] = p(x) is called wrong",
-    ("corpus", "kl_univariate_lecture.md", "no_false_alarm"):
-        "line 15: 'vanishes exactly when mu = 0 and sigma = 1' (a condition) is graded as a claim",
     ("corpus", "mc_missing_average.md", "first_error"):
         "'samples z^{(1)}, ..., z^{(L)} drawn from q(z|x)' in prose is not taken as a declaration of draws, "
         "so the estimator of line 3 is not decided",

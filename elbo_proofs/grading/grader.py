@@ -32,7 +32,7 @@ from pathlib import Path
 import sympy as sp
 
 from ..checking import Status, StepVerdict
-from ..terms import relations
+from ..terms import draws_as_variables, relations
 from .cache import StepCache, checker_fingerprint, step_context, step_key
 from .diagnose import diagnose
 from .goals import rename, unify
@@ -110,6 +110,13 @@ def _assume(submission) -> list:
     for a in getattr(submission, "assumptions", None) or []:
         if any(b.lhs == a.lhs and b.relation == a.relation and b.rhs == a.rhs for b in ctx.assumptions):
             continue   # graded before
+        if a.relation == "=":
+            refused.append(MathText.of(
+                f"line {a.line}: the condition {a.latex} is taken as given; steps that need it are left unverified "
+                "rather than called wrong, since equations between parameters are not used in checking",
+                f"line {a.line}: the condition ${a.latex}$ is taken as given; steps that need it are left unverified "
+                "rather than called wrong, since equations between parameters are not used in checking"))
+            continue
         try:
             ctx.assume(a.lhs, a.relation, a.rhs, text=a.latex, line=a.line)
         except AssumptionError as exc:
@@ -334,7 +341,7 @@ class _Run:
                 if new == e:
                     break
                 e = new
-            return e
+            return draws_as_variables(e)
         except Exception:
             return e
 
@@ -406,6 +413,7 @@ class _Run:
             for i, name in enumerate(undefined):
                 parts += ([", "] if i else []) + [Math(name)]
             out.append(MathText(*parts, ", which the submission does not define"))
+        out += self._unused_constraints(lhs, rhs)
         out += self._unrelated_factors(lhs, rhs)
         if relation == "~=":
             out += self._undeclared_samples(lhs, rhs)
@@ -456,6 +464,29 @@ class _Run:
                     continue
                 out.append(name)
         return sorted(set(out))
+
+    def _unused_constraints(self, lhs, rhs) -> list:
+        """The text's equations between parameters ('with $\\sum_k q_k = 1$') that name something in the
+        step: the checker does not use them, so a refutation on models that break them says nothing."""
+        def names(e):
+            if e is None:
+                return set()
+            e = sp.sympify(e)
+            # parameters, not counts: K in sum_{k=1}^K q_k = 1 is not what the condition is about
+            return {s.name for s in e.free_symbols if isinstance(s, sp.Symbol) and not s.is_integer} | {
+                ix.base.label.name for ix in e.atoms(sp.Indexed)}
+        step = names(lhs) | names(rhs)
+        out = []
+        for a in getattr(self.submission, "assumptions", None) or []:
+            if getattr(a, "relation", None) != "=":
+                continue
+            bound = {getattr(i, "name", "") for ix in sp.sympify(a.lhs - a.rhs).atoms(sp.Indexed) for i in ix.indices}
+            if ((names(a.lhs) | names(a.rhs)) - bound) & step:
+                out.append(MathText.of(f"the step may rest on the condition {a.latex} (line {a.line}), which is "
+                                       "not used in checking",
+                                       f"the step may rest on the condition ${a.latex}$ (line {a.line}), which is "
+                                       "not used in checking"))
+        return out
 
     def _is_count(self, name: str) -> bool:
         kind = (getattr(self.context, "kinds", None) or {}).get(name, "")

@@ -232,7 +232,8 @@ def _assumptions(data, ctx: Context, path) -> None:
             try:
                 ctx.assume(lhs, rel, rhs, text=text, line=line)
             except AssumptionError as exc:
-                raise InputError(str(exc), file=path, line=line) from None
+                hint = f" ({exc.file_hint})" if exc.file_hint else ""
+                raise InputError(f"{exc}{hint}", file=path, line=line) from None
 
 
 def _declared_density(text, ctx, resolver, path):

@@ -20,12 +20,13 @@ from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..errors import InputError
-from ..terms import KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, Variance, density_vars, is_density
+from ..terms import (KL, Bernoulli, Context, Density, Entropy, Expectation, Normal, SampleExpectation, Variance,
+                     density_vars, draws_as_variables, is_density)
 from .expr_parser import MAX_EXPONENT, bind_distribution, check_bounds, safe_pow
 from .latex_tokens import (drop_unmatched_closers, rewrite_angle_brackets, rewrite_divergence_letters,
                            rewrite_expectation_powers, rewrite_over, scope_end, tokenize, unwrap_braced_operators,
                            widen_logs, widen_sums)
-from .names import PARAMETER_SUBSCRIPTS, NameResolver, PointlessNormal
+from .names import PARAMETER_SUBSCRIPTS, NameResolver, PointlessNormal, parameter_names
 
 MAX_LATEX_LENGTH = 4000
 
@@ -81,10 +82,11 @@ def _lark() -> Lark:
 class SymRef:
     """A symbol as written, before it is resolved: base name, subscripts, (i, l) label."""
 
-    __slots__ = ("base", "subs", "label", "text")
+    __slots__ = ("base", "subs", "label", "text", "draws")
 
-    def __init__(self, base: str, subs: list, label: tuple | None, text: str):
+    def __init__(self, base: str, subs: list, label: tuple | None, text: str, draws: tuple | None = None):
         self.base, self.subs, self.label, self.text = base, subs, label, text
+        self.draws = draws   # z_{1:K}: ("1", "K"), several draws of z at once
 
     @property
     def name(self) -> str:
@@ -92,6 +94,15 @@ class SymRef:
 
     def __repr__(self):
         return f"SymRef({self.name}, label={self.label})"
+
+
+class _Draws:
+    """The subscript of an expectation over several draws: z_1 .. z_K, each from dist."""
+
+    __slots__ = ("var", "lo", "hi", "dist")
+
+    def __init__(self, var, lo, hi, dist):
+        self.var, self.lo, self.hi, self.dist = var, lo, hi, dist
 
 
 class LatexEnv:
@@ -116,10 +127,15 @@ class LatexEnv:
         self.notes: list[str] = []
 
     def density_variables(self) -> set:
+        """The names of the variables densities are written at (z for q(z), q(z_k) and q(z_j)); the
+        index k of a draw z_k is no variable (so K, the number of draws, is not read as k)."""
         names = set()
         for d in list(self.context.families) + [d for lst in self.seen.values() for d in lst]:
             for v in getattr(d, "vars", ()):
-                names |= {getattr(s, "name", "") for s in v.free_symbols}
+                v = sp.sympify(v)
+                draws = {ix: ix.base.label for ix in v.atoms(sp.Indexed)}
+                names |= {getattr(s, "name", "") for s in v.xreplace(draws).free_symbols
+                          if not (isinstance(s, sp.Symbol) and s.is_integer)}
         return names
 
     # densities --------------------------------------------------------------
@@ -146,6 +162,30 @@ class LatexEnv:
         if candidates:
             return candidates[0]
         raise InputError(f"'{name}' is used as a density, but no {name}(...) appears in the text")
+
+    def declare_draws(self, var: sp.Symbol, count, dist) -> None:
+        """z_1 .. z_K drawn independently from dist (written E_{z_{1:K} \\sim q(z|x)}): the samples of z,
+        numbered by the index that runs over 1..K (a new one, named after K, when none does)."""
+        ctx = self.context
+        name = var.name
+        if name in ctx.samples:
+            idx, _, declared = ctx.samples[name]
+            if declared != dist:
+                raise InputError(f"the draws of {name} are said to come from {dist} here and from {declared} "
+                                 "elsewhere")
+            if ctx.indices.get(idx.name, (None, None, None))[2] != count:
+                raise InputError(f"the draws of {name} are numbered up to {count} here and up to "
+                                 f"{ctx.indices[idx.name][2]} elsewhere")
+            return
+        idx = next((sym for sym, lo, hi in ctx.indices.values() if lo == 1 and hi == count), None)
+        if idx is None:
+            base = count.name.lower() if isinstance(count, sp.Symbol) and count.name.isalpha() else "k"
+            idx_name = next(n for n in (base, f"{base}_draw", "k_draw") if n not in ctx.indices
+                            and n not in ctx.symbols)
+            idx = ctx.index(idx_name, sp.Integer(1), count)
+        ctx.samples[name] = (idx, var, dist)
+        self.sample_indices.add(idx.name)
+        self.notes.append(f"{name}_{idx.name}, {idx.name} = 1..{count}, are independent draws of {dist}")
 
     def default_q(self):
         """E[...] without a subscript: the q (or Q) the derivation is about."""
@@ -191,15 +231,18 @@ class LatexTermBuilder(Transformer_NonRecursive):
     # -- symbols --------------------------------------------------------------
     def symbol(self, tok, scripts):
         base = _base_name(str(tok))
-        subs, label = [], None
+        subs, label, draws = [], None, None
         for s in scripts:
-            if s.type == "SUBSCRIPT":
+            if s.type == "SUBSCRIPT" and _DRAW_RANGE.fullmatch(str(s)) and not subs and draws is None:
+                m = _DRAW_RANGE.fullmatch(str(s))
+                draws = (m.group(1), m.group(2))
+            elif s.type == "SUBSCRIPT":
                 subs.extend(_subscript(str(s)))
             else:
                 label = _label(str(s))
         if base in self.env.cal_conflicts:
             base = base + "_plain"
-        return SymRef(base, subs, label, str(tok))
+        return SymRef(base, subs, label, str(tok), draws)
 
     def scripts(self, *toks):
         return list(toks)
@@ -215,6 +258,9 @@ class LatexTermBuilder(Transformer_NonRecursive):
         return x
 
     def _resolve(self, s: SymRef):
+        if s.draws is not None:
+            raise InputError(f"'{s.text}_{{{s.draws[0]}:{s.draws[1]}}}' (several draws at once) is read only under "
+                             "an expectation over those draws")
         if s.base == "pi" and not s.subs:
             return sp.pi
         if s.base == "e" and not s.subs and s.label is None:
@@ -348,7 +394,8 @@ class LatexTermBuilder(Transformer_NonRecursive):
             self.env.notes.append(f"{head.base}(.|.) is read as a density (it is written with a conditional bar)")
         dname = r.density_name(name)
         sub = name.partition("_")[2]
-        if dname is not None and (not sub or sub in PARAMETER_SUBSCRIPTS or sub.isdigit() or sub in self.ctx.indices):
+        if dname is not None and (not sub or sub in PARAMETER_SUBSCRIPTS or sub.isdigit() or sub in self.ctx.indices
+                                  or sub in parameter_names(self.ctx, dname)):
             if ";" in seps and seps.index(";") >= len(seps) - 1 and seps[:-1] in ([], ["|"]):
                 # p(x; theta), p(x | z; theta): what follows the semicolon are parameters
                 for g in groups[-1]:
@@ -433,7 +480,8 @@ class LatexTermBuilder(Transformer_NonRecursive):
 
     def _is_bare_density(self, a) -> bool:
         return (isinstance(a, SymRef) and self.r.density_name(a.name) is not None and a.label is None
-                and (not a.subs or a.subs[-1] in PARAMETER_SUBSCRIPTS))
+                and (not a.subs or a.subs[-1] in PARAMETER_SUBSCRIPTS
+                     or a.subs[-1] in parameter_names(self.ctx, a.base)))
 
     def _density_arg(self, a):
         if self._is_bare_density(a):
@@ -498,6 +546,8 @@ class LatexTermBuilder(Transformer_NonRecursive):
 
     # -- operators -------------------------------------------------------------
     def esub_sim(self, var, sim, dist):
+        if isinstance(var, SymRef) and var.draws is not None:
+            return self._draws(var, dist)
         var = self.value(var)
         dist = unit_identity(self._density_arg(dist), var, self.ctx)
         return bind_distribution(var, dist, self.ctx)
@@ -518,12 +568,36 @@ class LatexTermBuilder(Transformer_NonRecursive):
             raise InputError(f"E_{{{x}}}: no distribution is known for {x}")
         return x, dist
 
+    def _draws(self, ref: SymRef, dist) -> "_Draws":
+        """E_{z_{1:K} \\sim q(z|x)}: the K independent draws z_1 .. z_K of q(z|x). The subscript
+        declares them (as samples of z, numbered by the index running over 1..K) so that z_k in the body
+        is the k-th draw."""
+        lo_text, hi_text = ref.draws
+        if lo_text != "1":
+            raise InputError(f"draws {ref.base}_{lo_text} .. {ref.base}_{hi_text}: draws are read from the first one")
+        hi = sp.Integer(int(hi_text)) if hi_text.isdigit() else self.r.name(hi_text)
+        if not (isinstance(hi, sp.Integer) and hi >= 1) and not (isinstance(hi, sp.Symbol) and hi.is_integer):
+            raise InputError(f"draws {ref.base}_1 .. {ref.base}_{hi_text}: the number of draws must be a count")
+        var = self.r.name(ref.base)
+        if not isinstance(var, sp.Symbol):
+            raise InputError(f"draws of '{ref.text}': not a variable")
+        dist = unit_identity(self._density_arg(dist), var, self.ctx)
+        var, dist = bind_distribution(var, dist, self.ctx)
+        if var not in density_vars(dist):
+            raise InputError(f"draws of {var} from {dist}, which is not a density of {var}")
+        self.env.declare_draws(var, hi, dist)
+        return _Draws(var, sp.Integer(1), hi, dist)
+
     def vsub(self, spec):
         return spec
 
     def expectation(self, tok, *rest):
+        if len(rest) == 2 and isinstance(rest[0], _Draws):
+            d = rest[0]
+            return SampleExpectation(self.value(rest[1]), d.var, d.lo, d.hi, d.dist)
         if len(rest) == 2:
             (var, dist), body = rest
+            return draws_as_variables(Expectation(self.value(body), var, dist))
         else:
             body = self.value(rest[0])
             if "e-by-variable" in self.env.switches:
@@ -765,6 +839,9 @@ def _base_name(text: str) -> str:
     return inner
 
 
+_DRAW_RANGE = re.compile(r"_\s*\{\s*([0-9]+|[A-Za-z])\s*:\s*([0-9]+|[A-Za-z])\s*\}")
+
+
 def _subscript(text: str) -> list[str]:
     """'_j' -> ['j']; '_{\\theta}' -> ['theta']; '_{ij}' -> ['ij']; '_{\\text{rec}}' -> ['rec']."""
     body = text[1:].strip()
@@ -877,6 +954,29 @@ def unwrap(text: str) -> str:
     return text
 
 
+_SIM_MARKED = re.compile(r"\\(?:stackrel|overset)\s*\{(?:[^{}]|\{[^{}]*\})*\}\s*\{\s*\\sim\s*\}")
+_DRAW = r"(\\[A-Za-z]+\s*\{\s*\\?[A-Za-z]+\s*\}|\\[A-Za-z]+|[A-Za-z])"
+_DRAW_INDEX = r"(?:_\s*\{\s*([0-9A-Za-z]+)\s*\}|_\s*([0-9A-Za-z])|\^\s*\{\s*\(\s*([0-9A-Za-z]+)\s*\)\s*\})"
+_DRAW_LIST = re.compile(_DRAW + r"\s*" + _DRAW_INDEX + r"\s*,\s*(?:\\[lc]?dots|\.\.\.|…)\s*,\s*" + _DRAW + r"\s*"
+                        + _DRAW_INDEX + r"(?=\s*\\sim)")
+
+
+def draw_lists(text: str) -> str:
+    """Several draws under one sampling sign: ``z_1, \\dots, z_K \\sim q`` and ``z^{(1)}, \\dots, z^{(K)}
+    \\sim q`` are written ``z_{1:K} \\sim q``, and a marked sampling sign (``\\stackrel{iid}{\\sim}``)
+    is ``\\sim``: the independent draws z_1 .. z_K, each from q."""
+    text = _SIM_MARKED.sub(r"\\sim", text)
+
+    def repl(m):
+        first, last = m.group(1), m.group(5)
+        if re.sub(r"\s+", "", first) != re.sub(r"\s+", "", last):
+            return m.group(0)
+        lo = m.group(2) or m.group(3) or m.group(4)
+        hi = m.group(6) or m.group(7) or m.group(8)
+        return "%s_{%s:%s}" % (first, lo, hi)
+    return _DRAW_LIST.sub(repl, text)
+
+
 def _hat_words(text: str) -> str:
     """\\hat{\\text{ELBO}} -> \\text{ELBOhat}: a decorated word is a name of its own."""
     return re.sub(r"\\(hat|widehat|tilde|widetilde|bar|overline)\s*\{\s*\\(?:text|mathrm|operatorname)\s*\{\s*([A-Za-z]{2,})\s*\}\s*\}",
@@ -944,6 +1044,7 @@ def clean_latex(text: str, *, wide_expectations: bool = False) -> str:
     text = _UNBRACED_ARGUMENT.sub(lambda m: "\\%s{%s}" % (m.group(1), m.group(2) or m.group(3)), text)
     text = rewrite_over(text)
     text = _hat_words(text)
+    text = draw_lists(text)
     text = unwrap(text)
     text = _UNICODE_RE.sub(lambda m: UNICODE[m.group(0)], text)
     text = _SPACING.sub(" ", text)

@@ -30,6 +30,12 @@ POSITIVE_NAMES = {"sigma", "tau", "s", "lambda", "L", "N", "D", "K", "d", "k", "
 INTEGER_NAMES = {"L", "N", "D", "K", "d", "k", "n", "M", "T"}
 
 
+def parameter_names(ctx: Context, density: str) -> set:
+    """The names of the declared parameters of a density letter (``Context.parameters``): q_mu is q when
+    mu is one of q's parameters."""
+    return {getattr(s, "name", str(s)) for s in ctx.parameters.get(density, ())}
+
+
 class PointlessNormal:
     """N(mean, var) written without its point: bound to a variable by E, KL or a declaration."""
 
@@ -144,7 +150,7 @@ class NameResolver:
         head, _, sub = text.partition("_")
         if head not in ctx.density_names:
             return None
-        if not sub or sub in PARAMETER_SUBSCRIPTS:
+        if not sub or sub in PARAMETER_SUBSCRIPTS or sub in parameter_names(ctx, head):
             return head
         return text
 

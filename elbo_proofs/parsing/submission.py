@@ -39,7 +39,7 @@ import sympy as sp
 
 from ..errors import InputError
 from ..limits import LimitExceeded, phase
-from ..terms import KL, Bernoulli, Context, Density, Expectation, Normal, is_density
+from ..terms import KL, Bernoulli, Context, Density, Expectation, Normal, SampleExpectation, is_density
 from .latex_parser import READINGS, LatexEnv, _base_name, parse_latex, unit_identity
 from .document import DISPLAY_ENVS, Segment, find_segments
 from .latex_tokens import drop_unmatched_closers
@@ -90,7 +90,7 @@ class Statement:
 @dataclass
 class Assumption:
     """An assumption the text makes on its parameters: ``lhs relation rhs`` with relation one
-    of ``>=``, ``>``, ``<=``, ``<``."""
+    of ``>=``, ``>``, ``<=``, ``<``, or ``=`` for a constraint ('with $\\sum_k q_k = 1$')."""
 
     line: int
     latex: str
@@ -512,6 +512,13 @@ class _Reader:
         found, _ = self._interpret(env1, decls, chains_latex, discovery=True)
         for latex in self.mentions:
             self._parse(latex, env1)
+        for ch in found:
+            for ml in ch.lines:
+                if ml.expr is None:
+                    # a line the first pass could not read (KL(q || p) before q(z) is met): the densities
+                    # written in it still tell what the letters stand for
+                    for call in _density_calls(ml.latex):
+                        self._parse(call, env1)
         env = LatexEnv()
         env.cal_conflicts = cal_conflicts
         _seed(env, env1, found)
@@ -532,7 +539,7 @@ class _Reader:
         decls: list[_Decl] = []
         current: _Frag | None = None
         count = 0
-        last_decl = last_assumed = -2
+        last_decl = last_assumed = last_condition = -2
         for si, seg in enumerate(segments):
             if seg.kind == "display":
                 rows = split_rows(seg, self.line_of)
@@ -594,6 +601,12 @@ class _Reader:
                                            keyword=word or _role_word(seg.before) or _before_word(seg.before),
                                            extra=(_raw_relation(row, located, k),), latex=row))
                     continue
+                if assuming and _is_constraint(pieces, rels):
+                    # weights q_k 'with $\sum_k q_k = 1$': a constraint the text puts on its parameters
+                    decls.append(_Decl("assume", line, pieces[0][1], pieces[1][1], seg.kind == "inline",
+                                       keyword=word or _role_word(seg.before) or _before_word(seg.before),
+                                       extra=("=",), latex=row))
+                    continue
                 if word in _CONDITION_CONNECTIVES and "sim" not in rels:
                     self.notes.append(f"line {line}: '{_one_line(row, 60)}' follows '{word}': a condition, not a claim")
                     self._role(line, "condition", row, word)
@@ -648,7 +661,11 @@ class _Reader:
                     continue
                 head = pieces[0][1]
                 declares = len(pieces) == 2 and rels[0] == "=" and _looks_declaration(head, pieces[1][1])
-                if seg.kind == "inline" and not declares and _not_a_claim(seg.before, pieces):
+                if seg.kind == "inline" and not declares and (_not_a_claim(seg.before, pieces) or (
+                        last_condition == si - 1 and re.fullmatch(r"\s*(?:and|,)\s*", seg.before)
+                        and len(pieces) == 2 and rels[0] == "=")):
+                    # 'for $\mu_2 = 0$, $\sigma_2 = 1$': math joined by ',' or 'and' to a condition is one too
+                    last_condition = si
                     self.notes.append(f"line {line}: '{_one_line(row, 60)}' is a range or a condition, not a claim")
                     self._role(line, "condition", row, _role_word(seg.before))
                     continue
@@ -776,6 +793,7 @@ class _Reader:
 
     def _interpret(self, env: LatexEnv, decls: list[_Decl], chains_latex: list[list], *, discovery: bool):
         ctx = env.context
+        _declared_parameters(env, decls)
         definitions: dict = {}
         notes = self.notes if not discovery else []
         order = {"sim": 0, "eq": 0, "stdnormal": 1, "samples": 2, "assume": 3}
@@ -822,18 +840,35 @@ class _Reader:
             if head.expr is not None and first is not None and first.relation == "=" and _is_name(head.expr, env):
                 if head.expr not in definitions and head.expr not in first.expr.free_symbols:
                     definitions[head.expr] = first.expr
+                    head.readings.extend((alt, what) for alt, what in first.readings
+                                         if head.expr not in alt.free_symbols and (alt, what) not in head.readings)
                     notes.append(f"line {head.line}: {head.expr} is defined as {first.expr}")
             elif head.expr is not None and first is not None and first.relation == "=" \
                     and _is_indexed_name(head.expr, env):
                 # r_k = ...: one definition per index the text uses (r_j in a sum over j is the same r)
-                k = head.expr.indices[0]
-                if not first.expr.has(head.expr.base) and head.expr not in definitions:
-                    for name, (ix, _, _) in sorted(ctx.indices.items()):
-                        if any(lim[0] == ix and k in op.function.free_symbols
-                               for op in first.expr.atoms(sp.Sum, sp.Product) for lim in op.limits):
-                            continue  # r_j would capture the j of a sum inside the definition
-                        definitions.setdefault(head.expr.base[ix], first.expr.xreplace({k: ix}))
+                if _define_indexed(head.expr, first.expr, ctx, definitions):
                     notes.append(f"line {head.line}: {head.expr} is defined as {first.expr}")
+        # a new quantity named inside or at the end of a chain ('... \geq B = \mathcal{L}_K',
+        # '\mathcal{L}_K \geq \mathcal{L}_1 = B') and nowhere defined: it names the expression it equals
+        for ch in chains:
+            for k, m in enumerate(ch.lines[1:], start=1):
+                if m.expr is None or not _is_name(m.expr, env) or m.expr in definitions:
+                    continue
+                nxt = ch.lines[k + 1] if k + 1 < len(ch.lines) else None
+                prev = ch.lines[k - 1]
+                if nxt is not None and nxt.relation == "=" and nxt.expr is not None:
+                    source = nxt
+                elif nxt is None and m.relation == "=" and prev.expr is not None:
+                    source = prev
+                else:
+                    continue
+                value = source.expr
+                if m.expr not in value.free_symbols and not _is_name(value, env):
+                    definitions[m.expr] = value
+                    # the name stands for its expression in every reading of that expression
+                    m.readings.extend((alt, what) for alt, what in source.readings
+                                      if m.expr not in alt.free_symbols and (alt, what) not in m.readings)
+                    notes.append(f"line {m.line}: {m.expr} names {value}")
         return chains, definitions
 
     def _intent(self, ch: Chain, notes: list) -> bool:
@@ -997,6 +1032,15 @@ class _Reader:
                 ctx.randoms.setdefault(sym, unit_identity(rhs, sym, ctx).at(sym, ctx)
                                        if isinstance(rhs, PointlessNormal) else rhs)
                 notes.append(f"{where}: {sym} ~ {ctx.randoms[sym]}")
+                return
+            if d.kind == "eq" and _is_indexed_name(lhs, env) and isinstance(rhs, sp.Expr) \
+                    and not isinstance(rhs, Density) and not _is_family(rhs):
+                # 'let w_k = p(x, z_k)/q(z_k|x)': w is defined at every index the text uses (w_j is the same w)
+                if _define_indexed(lhs, rhs, ctx, definitions):
+                    notes.append(f"{where}: {lhs} is defined as {rhs}")
+                else:
+                    notes.append(f"{where}: {lhs} = {rhs} is not used as a definition ({lhs.base} appears on "
+                                 "both sides or is defined already)")
                 return
             if d.kind == "eq" and isinstance(lhs, sp.Symbol) and not isinstance(rhs, PointlessNormal):
                 randoms = _random_symbols(rhs, env)
@@ -1286,7 +1330,8 @@ _ASSUMING_CONNECTIVES = {"with", "where", "assuming", "s.t.", "such that", "for"
 # weight $\beta \geq 1$', 'for $\beta \ge 1$', 'where $q_k > 0$'
 _ASSUME_BEFORE = re.compile(
     r"(?:\b(?:assume|assuming|assumed|suppose|supposing|given|provided|let)\b(?:\s+[A-Za-z-]+){0,4}"
-    r"|\b(?:where|with|for(?:\s+(?:all|any|every|some))?|such\s+that)(?:\s+that)?)[\s,:]*$", re.IGNORECASE)
+    r"|\b(?:where|with|for(?:\s+(?:all|any|every|some))?|such\s+that)(?:\s+that)?"
+    r"|\bfor\s+(?:all|any|every|some)(?:\s+[A-Za-z-]+){1,2})[\s,:]*$", re.IGNORECASE)
 _NUMBER = re.compile(r"^\s*[-+]?\s*(?:\d+(?:\.\d+)?|\\[dt]?frac\s*\{?\s*\d+\s*\}?\s*\{?\s*\d+\s*\}?|\\infty)\s*$")
 _DEFINITION_SIGNS = {":=", "=:", "\\coloneqq", "\\eqqcolon", "\\triangleq", "\\equiv", "\\doteq", "\\defeq"}
 
@@ -1302,6 +1347,18 @@ def _is_bound(pieces, rels) -> bool:
         return False
     texts = [t for _, t in pieces]
     return all(t and _simple_side(t) for t in texts) and not all(_NUMBER.match(t) for t in texts)
+
+
+def _is_constraint(pieces, rels) -> bool:
+    """sum_k q_k = 1, a + b = 1: an equation between a number and a sum or difference of names (not a
+    name, which would be a definition)."""
+    if rels != ["="] or not pieces[0][1] or not pieces[1][1]:
+        return False
+    a, b = pieces[0][1].strip(), pieces[1][1].strip()
+    if _NUMBER.match(a):
+        a, b = b, a
+    return bool(_NUMBER.match(b) and not _BARE_NAME.match(a) and re.search(r"\\sum|\\prod|[+\-]", a)
+                and not re.search(r"\\(?:mathbb|int|log|ln|exp|frac)|[()]", a))
 
 
 def _raw_relation(row: str, located, k: int) -> str:
@@ -1391,6 +1448,7 @@ _BARE_NAME = re.compile(
     r"(?:\s*_\s*(?:\{[^{}]*\}|\\?[A-Za-z0-9]+)|\s*\^\s*\{\s*\([^{}]*\)\s*\})*)\s*$")
 _MENTION_HEAD = re.compile(r"^\s*(?:[A-Za-z]|\\[A-Za-z]+)(?:_\{?\\?[A-Za-z]+\}?)?\s*\(")
 _DENSITY_HEAD = re.compile(r"^\s*[pqPQ](?:_\{?\\?[A-Za-z]+\}?)?\s*\(")
+_DENSITY_LETTER = re.compile(r"^\s*[pqPQr]\s*$")
 _FAMILY_IN = re.compile(r"\\mathcal\s*\{?\s*N|(?<![A-Za-z\\])N\s*\(|\\text\{Bernoulli\}|\\mathrm\{Bern")
 _FAMILY_RHS = re.compile(r"^\s*(?:\\prod|\\mathcal\s*\{?\s*N|N\s*\(|\\text\{Bernoulli\}|\\mathrm\{Bern)")
 
@@ -1399,6 +1457,8 @@ def _looks_declaration(lhs: str, rhs: str) -> bool:
     """p(z) = N(z; 0, I) and z = mu + sigma eps are declarations, not claims."""
     if _DENSITY_HEAD.match(lhs) and _FAMILY_RHS.match(rhs):
         return True
+    if _DENSITY_LETTER.match(lhs) and _FAMILY_RHS.match(rhs) and not re.match(r"\s*\\prod", rhs):
+        return True  # q = N(mu, sigma^2): the letter names the density written with it (q(z))
     if _DENSITY_HEAD.match(lhs) and re.match(r"\s*\\sum", rhs) and _FAMILY_IN.search(rhs):
         return True  # p(x) = \sum_k \pi_k \mathcal{N}(x | m_k, s_k^2): a mixture of named families
     noise = r"\\(?:var)?epsilon|\\eta(?![A-Za-z])|\\xi(?![A-Za-z])"
@@ -1470,9 +1530,17 @@ def _density_var_names(env: LatexEnv) -> set:
 
 
 def _has_sample_sum(expr, sample_idx) -> bool:
-    for node in sp.preorder_traversal(expr):
+    """Whether a term holds a sum over the index of declared samples outside every expectation over
+    the draws (E_{z_{1:K} \\sim q}[\\sum_k ...] is no Monte Carlo average: its draws are bound)."""
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, SampleExpectation):
+            continue
         if isinstance(node, sp.Sum) and any(lim[0] in sample_idx for lim in node.limits):
             return True
+        if isinstance(node, sp.Basic):
+            stack.extend(node.args)
     return False
 
 
@@ -1485,6 +1553,20 @@ def _is_name(expr, env: LatexEnv) -> bool:
         return False
     if expr.name in _density_var_names(env) or expr.name in env.parameters:
         return False
+    return True
+
+
+def _define_indexed(name, value, ctx: Context, definitions: dict) -> bool:
+    """r_k = value: r defined at every index of the text (r_j in a sum over j is the same r), except
+    an index that the value itself sums over (r_j would capture the j of that sum)."""
+    k = name.indices[0]
+    if value.has(name.base) or name in definitions:
+        return False
+    for _, (ix, _, _) in sorted(ctx.indices.items()):
+        if any(lim[0] == ix and k in op.function.free_symbols
+               for op in value.atoms(sp.Sum, sp.Product) for lim in op.limits):
+            continue
+        definitions.setdefault(name.base[ix], value.xreplace({k: ix}))
     return True
 
 
@@ -1514,6 +1596,53 @@ def _parameter_names(env: LatexEnv, chains: list) -> set:
                 for a in fam.args[1:]:
                     names |= {getattr(s, "name", "") for s in a.free_symbols}
     return names
+
+
+_CALL_HEAD = re.compile(r"(?<![A-Za-z\\])[A-Za-z](?:_\{[^{}]*\}|_\\?[A-Za-z]+)?\s*\(")
+
+
+def _density_calls(latex: str, limit: int = 20) -> list[str]:
+    """The letter calls written in a line (q(z), p_\\theta(x|z)), each with its balanced parentheses."""
+    out = []
+    for m in _CALL_HEAD.finditer(latex):
+        depth, end = 0, None
+        for i in range(m.end() - 1, min(len(latex), m.end() + 300)):
+            if latex[i] == "(":
+                depth += 1
+            elif latex[i] == ")":
+                depth -= 1
+                if depth == 0:
+                    end = i + 1
+                    break
+        if end is not None:
+            out.append(latex[m.start():end])
+        if len(out) >= limit:
+            break
+    return out
+
+
+_SUBSCRIPTED_DENSITY = re.compile(r"^\s*([pqPQr])\s*_\s*(\{\s*\\?[A-Za-z]+\s*\}|\\[A-Za-z]+|[A-Za-z])\s*\(")
+
+
+def _declared_parameters(env: LatexEnv, decls: list) -> None:
+    """'$q_\\mu(z) = \\mathcal{N}(z; \\mu, \\sigma^2)$': a density letter whose subscript is a parameter of
+    the family it is declared to be is that density with that parameter (q_mu is q, depending on mu through
+    its family), not a function named q_mu."""
+    for d in decls:
+        if d.kind not in ("eq", "sim") or not _FAMILY_RHS.match(d.rhs):
+            continue
+        m = _SUBSCRIPTED_DENSITY.match(d.lhs)
+        if not m:
+            continue
+        sub = m.group(2).strip("{} ")
+        name = _base_name(sub)
+        if name in ("eps",) or not re.search(r"(?<![A-Za-z])" + re.escape(sub) + r"(?![A-Za-z])", d.rhs):
+            continue
+        letter = m.group(1)
+        sym = env.context.symbol(name) if name not in env.context.indices else None
+        if sym is not None and sym not in env.context.parameters.get(letter, ()):
+            env.context.parameters[letter] = tuple(env.context.parameters.get(letter, ())) + (sym,)
+            env.density_params.setdefault(letter, set()).add(name)
 
 
 def _seed(env: LatexEnv, found: LatexEnv, chains: list) -> None:

@@ -58,7 +58,14 @@ _ALLOWED = (sp.Number, sp.NumberSymbol, sp.Symbol, sp.Indexed, sp.IndexedBase, s
 
 
 class AssumptionError(ValueError):
-    """An assumption that cannot be used: unknown names, not an inequality, contradictory."""
+    """An assumption that cannot be used: unknown names, not an inequality, contradictory.
+
+    The message speaks of the mathematics only (a student reads it in a grade report);
+    ``file_hint`` says how a derivation file would fix it, for the reader of such files."""
+
+    def __init__(self, message: str, file_hint: str = ""):
+        super().__init__(message)
+        self.file_hint = file_hint
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,8 @@ def make_assumption(ctx, lhs, relation, rhs, *, text: str = "", line=None) -> As
             raise AssumptionError(f"assumption '{shown}': {name} is an index; an assumption about a "
                                   "component holds for every value of its index")
         if name not in ctx.symbols and name not in ctx.vectors:
-            raise AssumptionError(f"assumption '{shown}': unknown symbol '{name}' (declare it under symbols:)")
+            raise AssumptionError(f"assumption '{shown}': {name} is not a parameter of the derivation",
+                                  file_hint="declare it under symbols:")
         if name in ctx.vectors and any(isinstance(x, sp.Symbol) and x.name == name for x in _atoms(a.gap)):
             raise AssumptionError(f"assumption '{shown}': {name} is a vector; an assumption is about its "
                                   f"components ({name}_j for every j, or {name}_1)")

@@ -197,6 +197,28 @@ def over_draws(e, ctx):
     return SampleExpectation(e.function, var, lo, hi, dist)
 
 
+def draws_as_variables(e):
+    """``E[z_k ~ q(z|x)](f(z_k))``, an expectation over one draw z_k of the variable z of its density, as
+    ``E[z ~ q(z|x)](f(z))``: the name of a bound variable does not matter.  Left as it is where z itself
+    also stands in the body, or where z_k does not (yet: ``E[z_k ~ q](w_k)`` before w_k is replaced by its
+    definition)."""
+    def wanted(node):
+        if not isinstance(node, Expectation) or not isinstance(node.var, sp.Indexed) or len(node.var.indices) != 1:
+            return False
+        own = [v for v in density_vars(node.dist) if isinstance(v, sp.Symbol) and v.name == node.var.base.label.name]
+        if len(own) != 1 or not node.function.has(node.var):
+            return False
+        draws = {ix: sp.Dummy() for ix in node.function.atoms(sp.Indexed) if ix.base.label.name == own[0].name}
+        return own[0] not in node.function.xreplace(draws).free_symbols
+
+    def renamed(node):
+        own = next(v for v in density_vars(node.dist) if isinstance(v, sp.Symbol)
+                   and v.name == node.var.base.label.name)
+        return Expectation(node.function.xreplace({node.var: own}), own, node.dist)
+    e = sp.sympify(e)
+    return e.replace(wanted, renamed) if any(wanted(n) for n in e.atoms(Expectation)) else e
+
+
 def free_draws(e, names) -> set:
     """The draws z_i (``Indexed`` of a base in ``names``) in ``e`` that no `SampleExpectation` binds."""
     found = set()

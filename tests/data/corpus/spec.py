@@ -489,6 +489,21 @@ SPECS["score_function_identity.md"] = Spec(uni, [
     (14, "=", lambda m: 2 * m.mu),
 ])
 
+SPECS["score_function_qmu_sign.md"] = Spec(uni, [
+    (3, None, lambda m: m.grad(lambda mm: mm.log_q(m.z0), "mu")),
+    (3, "=", lambda m: (m.mu - m.z0) / m.sigma ** 2),
+], [
+    (5, None, lambda m: m.E_q(lambda z: score_mu(m, z))),
+    (5, "=", lambda m: m.E_q(lambda z: (c(z) - m.mu[0]) / m.sigma[0] ** 2)),
+    (5, "=", lambda m: 0.0),
+], [
+    (11, None, lambda m: m.grad(EZ2, "mu")),
+    (11, "=", lambda m: m.E_q(lambda z: score_mu(m, z) * c(z) ** 2)),
+    (12, "=", lambda m: m.E_q(lambda z: m.grad(lambda mm: mm.log_q(z), "mu") * c(z) ** 2)),
+    (13, "=", lambda m: m.E_q(lambda z: c(z) ** 2 * (c(z) - m.mu[0]) / m.sigma[0] ** 2)),
+    (14, "=", lambda m: 2 * m.mu),
+])
+
 SPECS["score_function_log_missing.md"] = Spec(uni, [
     (5, None, lambda m: m.grad(EZ2, "mu")),
     (5, "=", lambda m: m.E_q(lambda z: score_mu(m, z) * c(z) ** 2)),
@@ -601,6 +616,11 @@ def log_est(e):
     return Estimate(float(log(e.mean)), e.se / e.mean)
 
 
+def shifted(e, c):
+    """An estimate plus a constant."""
+    return Estimate(float(e.mean + c), e.se)
+
+
 def iwae(m, K, replicates=100000):
     """E over z_1..z_K ~ q of log (1/K) sum_k p(x, z_k)/q(z_k)."""
     return m.estimate(lambda s: log(np.mean(exp(m.log_joint(s) - m.log_q(s)), axis=1)), K, replicates)
@@ -630,6 +650,26 @@ SPECS["iwae_reversed.md"] = Spec(uni, [
     (3, "=", lambda m: iwae(m, m.K)),
     (5, ">=", lambda m: log_est(avg_weight(m, m.K))),
     (7, "=", LOGPX),
+])
+
+SPECS["iwae_weights_defined.md"] = Spec(uni, [
+    (3, None, lambda m: m.E_q(lambda z: m.joint(z) / m.q(z))),
+    (3, "=", lambda m: m.E_q(lambda z: m.joint(z) / m.q(z))),
+    (3, "=", lambda m: m.evidence()),
+], [
+    (5, None, LOGPX),
+    (5, "=", lambda m: log_est(avg_weight(m, m.K))),
+    (7, ">=", lambda m: iwae(m, m.K)),
+])
+
+SPECS["iwae_weights_missing_mean.md"] = Spec(uni, [
+    (3, None, lambda m: m.E_q(lambda z: m.joint(z) / m.q(z))),
+    (3, "=", lambda m: m.E_q(lambda z: m.joint(z) / m.q(z))),
+    (3, "=", lambda m: m.evidence()),
+], [
+    (5, None, LOGPX),
+    (5, "=", lambda m: shifted(log_est(avg_weight(m, m.K)), log(m.K))),
+    (7, "=", lambda m: shifted(log_est(avg_weight(m, m.K)), log(m.K))),
 ])
 
 SPECS["iwae_k1_elbo.md"] = Spec(uni, [
