@@ -467,6 +467,7 @@ class _Decl:
     keyword: str = ""
     extra: tuple = ()
     latex: str = ""   # the statement as written
+    factorization: bool = False   # a joint stated as a product of its factors (a Bayesian network)
 
 
 _GLOSS_AFTER = re.compile(r"^[ \t]*(?:[-–—:]|\(|(?:is|denotes|the|for|as)\b)", re.IGNORECASE)
@@ -613,7 +614,8 @@ class _Reader:
                     continue
                 if word in _DECLARING_CONNECTIVES and "sim" not in rels:
                     if len(pieces) == 2 and pieces[0][1] and rels[0] == "=":
-                        decls.append(_Decl("eq", line, pieces[0][1], pieces[1][1], True, keyword=word, latex=row))
+                        decls.append(_Decl("eq", line, pieces[0][1], pieces[1][1], True, keyword=word, latex=row,
+                                           factorization=_looks_factorization(pieces[0][1], pieces[1][1])))
                     else:
                         self.notes.append(f"line {line}: '{_one_line(row, 60)}' follows '{word}': "
                                           f"read as a declaration, not a claim")
@@ -660,6 +662,13 @@ class _Reader:
                         self.mentions.append(pieces[0][1])
                     continue
                 head = pieces[0][1]
+                if len(pieces) == 2 and rels[0] == "=" and seg.kind == "inline" and \
+                        _looks_factorization(head, pieces[1][1]):
+                    # 'with $p(x, z_1, z_2) = p(x|z_1) p(z_1|z_2) p(z_2)$': the model is declared so
+                    decls.append(_Decl("eq", line, head, pieces[1][1], True, keyword=word or _role_word(seg.before),
+                                       latex=row, factorization=True))
+                    last_decl = si
+                    continue
                 declares = len(pieces) == 2 and rels[0] == "=" and _looks_declaration(head, pieces[1][1])
                 if seg.kind == "inline" and not declares and (_not_a_claim(seg.before, pieces) or (
                         last_condition == si - 1 and re.fullmatch(r"\s*(?:and|,)\s*", seg.before)
@@ -1012,6 +1021,16 @@ class _Reader:
                 ctx.families[lhs] = _at(rhs, lhs, env)
                 notes.append(f"{where}: {lhs} ~ {ctx.families[lhs]}")
                 return
+            if d.kind == "eq" and d.factorization and isinstance(lhs, Density) and isinstance(rhs, sp.Mul):
+                factors = sp.Mul.make_args(rhs)
+                if all(isinstance(f, Density) for f in factors):
+                    try:
+                        ctx.factorize(lhs, factors)
+                    except ValueError as exc:
+                        notes.append(f"{where}: {lhs} = {rhs} is not read as a factorization ({exc})")
+                        return
+                    notes.append(f"{where}: {lhs} factorizes as {rhs}")
+                    return
             if d.kind == "eq" and isinstance(lhs, Density) and isinstance(rhs, sp.Basic) and _explicit_formula(rhs, lhs):
                 # p(x|z) = \prod_j \hat{x}_j^{x_j}(1 - \hat{x}_j)^{1 - x_j}: the density is that formula
                 if lhs not in definitions:
@@ -1451,6 +1470,17 @@ _DENSITY_HEAD = re.compile(r"^\s*[pqPQ](?:_\{?\\?[A-Za-z]+\}?)?\s*\(")
 _DENSITY_LETTER = re.compile(r"^\s*[pqPQr]\s*$")
 _FAMILY_IN = re.compile(r"\\mathcal\s*\{?\s*N|(?<![A-Za-z\\])N\s*\(|\\text\{Bernoulli\}|\\mathrm\{Bern")
 _FAMILY_RHS = re.compile(r"^\s*(?:\\prod|\\mathcal\s*\{?\s*N|N\s*\(|\\text\{Bernoulli\}|\\mathrm\{Bern)")
+
+
+_DENS = r"[pqPQ](?:_\{?\\?[A-Za-z0-9]+\}?)?\s*\([^()]*\)"
+_JOINT_LHS = re.compile(r"^\s*[pqPQ](?:_\{?\\?[A-Za-z0-9]+\}?)?\s*\([^()|]*,[^()]*\)\s*$")
+_FACTORS_RHS = re.compile(r"^\s*(?:" + _DENS + r"\s*(?:\\cdot|\\,|\*)?\s*){2,}$")
+
+
+def _looks_factorization(lhs: str, rhs: str) -> bool:
+    """p(x, z_1, z_2) = p(x|z_1) p(z_1|z_2) p(z_2): a joint over several variables stated as a
+    product of densities only (a declared Bayesian network; the reader checks it is one)."""
+    return bool(_JOINT_LHS.match(lhs) and _FACTORS_RHS.match(rhs))
 
 
 def _looks_declaration(lhs: str, rhs: str) -> bool:
