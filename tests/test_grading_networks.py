@@ -90,3 +90,14 @@ def test_a_wrong_use_of_the_declared_network_is_found(tmp_path):
     got = {s.line: s.verdict for s in r.steps}
     assert got.get(3) == "valid", [(s.line, s.verdict, s.message) for s in r.steps]
     assert got.get(5) != "valid", [(s.line, s.verdict, s.message) for s in r.steps]
+
+
+def test_mean_field_of_two_factors_entropy_splits():
+    r = grade("meanfield_two_factors.md")
+    got = sorted((s.line, s.verdict) for s in r.steps)
+    assert got == [(3, "valid"), (3, "valid"), (5, "invalid")], [(s.line, s.verdict, s.message) for s in r.steps]
+
+
+def test_mean_field_with_factors_of_other_letters():
+    r = grade("meanfield_other_letters.md")
+    assert verdicts(r) == [(3, "valid")], [(s.line, s.verdict, s.message) for s in r.steps]
