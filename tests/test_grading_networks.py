@@ -101,3 +101,10 @@ def test_mean_field_of_two_factors_entropy_splits():
 def test_mean_field_with_factors_of_other_letters():
     r = grade("meanfield_other_letters.md")
     assert verdicts(r) == [(3, "valid")], [(s.line, s.verdict, s.message) for s in r.steps]
+
+
+def test_a_joint_of_two_variables_stays_a_claim(tmp_path):
+    # p(x, z) = p(x|z) p(z) is the chain rule itself: checked as a claim, no network is declared
+    r = _grade_text(tmp_path, "With $p(x, z) = p(x|z)p(z)$ we have\n\n$$\\log p(x, z) = \\log p(x|z) + \\log p(z)$$\n")
+    assert all(s.verdict == "valid" for s in r.steps) and r.steps, [(s.line, s.verdict, s.message) for s in r.steps]
+    assert any(s.line == 1 for s in r.steps)

@@ -1479,8 +1479,12 @@ _FACTORS_RHS = re.compile(r"^\s*(?:" + _DENS + r"\s*(?:\\cdot|\\,|\*)?\s*){2,}$"
 
 def _looks_factorization(lhs: str, rhs: str) -> bool:
     """p(x, z_1, z_2) = p(x|z_1) p(z_1|z_2) p(z_2): a joint over several variables stated as a
-    product of densities only (a declared Bayesian network; the reader checks it is one)."""
-    return bool(_JOINT_LHS.match(lhs) and _FACTORS_RHS.match(rhs))
+    product of densities only (a declared Bayesian network; the reader checks it is one).  A
+    joint of two variables, p(x, z) = p(x|z) p(z), is the chain rule itself and stays a claim."""
+    if not (_JOINT_LHS.match(lhs) and _FACTORS_RHS.match(rhs)):
+        return False
+    inside = lhs[lhs.index("(") + 1: lhs.rindex(")")]
+    return len([v for v in re.split(r"[,|]", inside) if v.strip()]) >= 3
 
 
 def _looks_declaration(lhs: str, rhs: str) -> bool:
