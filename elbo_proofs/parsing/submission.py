@@ -1484,7 +1484,7 @@ def _looks_factorization(lhs: str, rhs: str) -> bool:
     if not (_JOINT_LHS.match(lhs) and _FACTORS_RHS.match(rhs)):
         return False
     inside = lhs[lhs.index("(") + 1: lhs.rindex(")")]
-    return len([v for v in re.split(r"[,|]", inside) if v.strip()]) >= 3
+    return len([v for v in re.split(r"[,|]", inside) if v.strip()]) >= 3 or "|" not in rhs
 
 
 def _looks_declaration(lhs: str, rhs: str) -> bool:
