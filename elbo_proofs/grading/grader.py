@@ -435,6 +435,12 @@ class _Run:
         if not families:
             return []
 
+        def mentioned(fam) -> set:
+            """The names a family term mentions: symbols, functions and indexed bases."""
+            return ({getattr(s, "name", "") for s in fam.free_symbols}
+                    | {f.func.__name__ for f in fam.atoms(sp.core.function.AppliedUndef)}
+                    | {str(ix.base.label) for ix in fam.atoms(sp.Indexed)})
+
         def family_parameters(e):
             out = set()
             for d in (e.atoms(Density) if e is not None else ()):
@@ -442,17 +448,10 @@ class _Run:
                 if fam is None:
                     continue
                 own = {getattr(s, "name", "") for v in d.args[1:] for s in getattr(v, "free_symbols", ())}
-                params = {getattr(s, "name", "") for s in fam.free_symbols}
-                params |= {f.func.__name__ for f in fam.atoms(sp.core.function.AppliedUndef)}
-                params |= {str(ix.base.label) for ix in fam.atoms(sp.Indexed)}
-                out |= params - own - set((getattr(self.context, "indices", {}) or {}).keys())
+                out |= mentioned(fam) - own - set((getattr(self.context, "indices", {}) or {}).keys())
             return out
 
-        every_family = set()
-        for fam in families.values():
-            every_family |= {getattr(s, "name", "") for s in fam.free_symbols}
-            every_family |= {f.func.__name__ for f in fam.atoms(sp.core.function.AppliedUndef)}
-            every_family |= {str(ix.base.label) for ix in fam.atoms(sp.Indexed)}
+        every_family = set().union(*(mentioned(fam) for fam in families.values()))
         out = []
         for mine, other, other_expr in ((left, right, rhs), (right, left, lhs)):
             missing = {p for p in family_parameters(other_expr) if p not in mine}
